@@ -1,0 +1,131 @@
+"""Tables of the paper store: digests, papers, chats and what each chat has been sent or saved."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Aware UTC now: SQLModel's UTCDateTime columns refuse naive datetimes."""
+    return datetime.now(UTC)
+
+
+class Category(enum.StrEnum):
+    """The five arXiv-style fields a digest tags its papers with."""
+
+    LG = "LG"
+    CV = "CV"
+    CL = "CL"
+    AS = "AS"
+    RO = "RO"
+
+
+class Language(enum.StrEnum):
+    """Which side of a bilingual card a chat reads."""
+
+    ZH = "zh"
+    EN = "en"
+    BOTH = "both"
+
+
+class DeliveryKind(enum.StrEnum):
+    """Why a paper was sent: the daily run, /today, or an admin's /post_now."""
+
+    SCHEDULED = "scheduled"
+    TODAY = "today"
+    MANUAL = "manual"
+
+
+class Digest(SQLModel, table=True):
+    """One ingested digest document; its content hash makes re-ingesting a no-op."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=2000)
+    digest_date: date | None = Field(default=None, index=True)
+    content_hash: str = Field(max_length=64, unique=True)
+    shape: str = Field(max_length=32)
+    paper_count: int = 0
+    ingested_at: datetime = Field(default_factory=utcnow)
+
+
+class Paper(SQLModel, table=True):
+    """One paper, merged across every digest that mentions it."""
+
+    __table_args__ = (
+        Index("ix_paper_pick", "rank_date", "rank_digest_id", "highlight", "minor", "id"),
+        Index("ix_paper_category_pick", "category", "rank_date", "rank_digest_id", "highlight", "minor", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    category: str | None = Field(default=None, max_length=2)
+    category_inferred: bool = False
+    title_en: str | None = None
+    title_zh: str | None = None
+    authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    affiliations: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    summary_zh: str | None = None
+    abstract_en: str | None = None
+    url: str | None = Field(default=None, max_length=2000)
+    arxiv_id: str | None = Field(default=None, max_length=32, unique=True)
+    code_url: str | None = Field(default=None, max_length=2000)
+    highlight: bool = False
+    minor: bool = False
+    title_key: str | None = Field(default=None, max_length=500, index=True)
+    abstract_key: str | None = Field(default=None, max_length=64, index=True)
+    rank_date: date | None = Field(default=None)
+    rank_digest_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DigestPaper(SQLModel, table=True):
+    """Where a paper stood in a digest, so a paper knows every digest it came from."""
+
+    digest_id: int = Field(foreign_key="digest.id", primary_key=True)
+    paper_id: int = Field(foreign_key="paper.id", primary_key=True, index=True)
+    position: int
+    minor: bool = False
+    highlight: bool = False
+
+
+class Chat(SQLModel, table=True):
+    """A subscribed private chat or group with its settings and its next due time."""
+
+    __table_args__ = (Index("ix_chat_due", "active", "next_due_at"),)
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    kind: str = Field(default="private", max_length=16)
+    title: str | None = Field(default=None, max_length=256)
+    language: str = Field(default=Language.BOTH.value, max_length=4)
+    ui_language: str = Field(default="en", max_length=4)
+    categories: str = Field(default="LG,CV,CL,AS,RO", max_length=32)
+    digest_time: str = Field(default="09:00", max_length=5)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    active: bool = True
+    next_due_at: datetime | None = None
+    last_digest_on: date | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Delivery(SQLModel, table=True):
+    """A paper sent to a chat: the record that keeps a paper from reaching the same chat twice."""
+
+    __table_args__ = (UniqueConstraint("chat_id", "paper_id", name="uq_delivery_chat_paper"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    paper_id: int = Field(foreign_key="paper.id", index=True)
+    kind: str = Field(default=DeliveryKind.SCHEDULED.value, max_length=16)
+    message_id: int | None = None
+    sent_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Favourite(SQLModel, table=True):
+    """A paper a chat starred."""
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    paper_id: int = Field(foreign_key="paper.id", primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
