@@ -1,0 +1,435 @@
+"""Digest text → parsed papers, for every digest shape we ingest; pure: no database, no network."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+
+CATEGORIES = ("LG", "CV", "CL", "AS", "RO")
+
+_CJK = (
+    "\u3000-\u303f"  # CJK punctuation: 。、「」
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # ideographs
+    "\uff00-\uffef"  # full-width forms: ,:()
+)
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_LAST_CJK = re.compile(f"[{_CJK}](?=[^{_CJK}]*$)")
+_URL = re.compile(r"https?://[^\s<>\"'，。、）)]+")
+_URL_LINE = re.compile(r"^(https?://\S+)$")
+_ARXIV_ID = re.compile(r"arxiv\.org/(?:abs|pdf|html)/((?:\d{4}\.\d{4,5})|(?:[a-z\-]+(?:\.[A-Z]{2})?/\d{7}))(?:v\d+)?")
+_CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science|huggingface\.co)/")
+_TRAILING_PUNCT = ".,;:)]}。,"
+
+# "1、[LG] Title", "*[CV] Title", "2.[CL]* Title*", "[AS] Title" — the highlight star may stand anywhere near.
+_WEIBO_HEADER = re.compile(
+    r"^(?P<lead>\*?)\s*(?:(?P<num>\d{1,3})\s*[、.．]\s*)?(?P<pre>\*?)\s*"
+    r"\[(?P<tag>[A-Za-z]{2}(?:\.[A-Za-z]{2})?)\]\s*(?P<post>\*?)\s*(?P<title>[^\s*].*?)\s*(?P<end>\*?)$"
+)
+_BLOG_HEADER = re.compile(r"^(?P<num>\d{1,3})\s*[、.．]\s*(?P<title>[^\s\[].*?)\s*$")
+_BLOG_BYLINE = re.compile(r"^By\s+(?P<authors>\S.*?)\.?\s*$", re.IGNORECASE)
+_MINOR_SECTION = re.compile(r"^另外.{0,6}值得关注的论文\s*[::]?\s*$")
+_AFFILIATION = re.compile(r"^\[(?P<body>[^\[\]]{2,})\]$")
+_TRANSLATED_BY = re.compile(r"^translated by\s+\S+.*$", re.IGNORECASE)
+_REFERENCE_HEADER = re.compile(r"^(?:引用|参考文献|参考资料|References?)\s*[::]?$", re.IGNORECASE)
+_REFERENCE_ENTRY = re.compile(r"^\[(?P<num>\d{1,3})\]\s*[“\"](?P<title>.+?)[”\"]\s*(?:by\s+(?P<authors>.+?))?[.;]?\s*$")
+_NOISE = re.compile(
+    r"^(?:(?:[\w\-.]+?\.(?:png|jpe?g|gif|webp))+|LG\s*-\s*机器学习.*|转自.{1,20}|头图|内容中包含的图片若涉及版权问题.*"
+    r"|作者\s*[::].*|\d+\s*声望\s*\d+\s*粉丝)$",
+    re.IGNORECASE,
+)
+_HEADER_START = frozenset("0123456789*[")
+_AUTHOR_TOKEN = re.compile(
+    r"^(?:[A-ZÀ-ÖØ-Þ][\w'’\-.]*|[a-z]{1,3}|van|von|der|den|del|della|de|da|di|du|la|le|dos|bin)$"
+)
+_ET_AL = re.compile(r"(?:,?\s*(?:and\s+)?et\s+al\.?|…|\.\.\.)\s*$")
+_PROJECT_PAGE = re.compile(r"\s*\|\s*(?:Project page|Code|Paper|Blog|Demo)\s*$", re.IGNORECASE)
+_TWO_TITLES = re.compile(r"\s+and\s+(?=[A-Z][\w\-]*:\s)")
+ET_AL = "et al."
+
+
+class DigestShape(enum.StrEnum):
+    """The digest families we know how to read."""
+
+    WEIBO = "weibo"
+    TRANSLATED = "translated"
+    BLOG = "blog"
+
+
+class DigestFormatError(ValueError):
+    """The text holds no paper entry we can recognise."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPaper:
+    """One paper as one digest presents it; missing fields are None or empty."""
+
+    position: int
+    title_en: str | None = None
+    title_zh: str | None = None
+    authors: tuple[str, ...] = ()
+    affiliations: tuple[str, ...] = ()
+    summary_zh: str | None = None
+    abstract_en: str | None = None
+    url: str | None = None
+    arxiv_id: str | None = None
+    code_url: str | None = None
+    category: str | None = None
+    highlight: bool = False
+    minor: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDigest:
+    """Everything read from one document, with the problems a reader should hear about."""
+
+    shape: DigestShape
+    papers: tuple[ParsedPaper, ...]
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A paper being assembled line by line."""
+
+    title_en: str | None = None
+    title_zh: str | None = None
+    authors: list[str] = field(default_factory=list)
+    affiliations: list[str] = field(default_factory=list)
+    zh: list[str] = field(default_factory=list)
+    en: list[str] = field(default_factory=list)
+    url: str | None = None
+    code_url: str | None = None
+    category: str | None = None
+    highlight: bool = False
+    minor: bool = False
+    zh_title_first: bool = False
+    closed: bool = False
+
+
+def has_cjk(text: str) -> bool:
+    """Chinese text carries Latin words and numbers, so one ideograph decides."""
+    return _CJK_CHAR.search(text) is not None
+
+
+def normalise_text(text: str) -> str:
+    """Fold the invisible differences between copies of one digest: newlines, BOM, NBSP, zero-width."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    text = re.sub(r"[\u200b\u200c\u200d\u2060\ufeff]", "", text)
+    text = text.replace("\u00a0", " ").replace("\u3000", " ") if "\u00a0" in text or "\u3000" in text else text
+    return "\n".join(line.strip() for line in text.split("\n"))
+
+
+def split_zh_en(paragraph: str) -> tuple[str, str]:
+    """Split a paragraph that holds Chinese then English at the last Chinese character."""
+    match = _LAST_CJK.search(paragraph)
+    if match is None:
+        return "", paragraph.strip()
+    cut = match.end()
+    return paragraph[:cut].strip(), paragraph[cut:].strip()
+
+
+def split_title_summary(chinese: str) -> tuple[str | None, str | None]:
+    """The first sentence of a digest's Chinese paragraph is the Chinese title, the rest its summary."""
+    head, sep, rest = chinese.partition("。")
+    if not sep:
+        return None, chinese.strip() or None
+    return head.strip() or None, rest.strip() or None
+
+
+def clean_url(url: str) -> str:
+    """Drop the sentence punctuation a link picks up at the end of prose."""
+    return url.rstrip(_TRAILING_PUNCT)
+
+
+def arxiv_id_of(url: str | None) -> str | None:
+    """The arXiv id carried by a link, without its version suffix."""
+    if not url:
+        return None
+    match = _ARXIV_ID.search(url)
+    return match.group(1) if match else None
+
+
+def parse_authors(line: str) -> tuple[str, ...] | None:
+    """Read an author line ("J Ren, S Rajbhandari…", "Greg Yang, Edward J. Hu et al."), or None if it is not one."""
+    if len(line) > 600 or line.count(" ") > 4 * line.count(",") + 8 or has_cjk(line) or _URL.search(line):
+        return None  # prose: far more words than comma-separated names
+    truncated = _ET_AL.search(line) is not None
+    body = _ET_AL.sub("", line).strip().rstrip(".")
+    if not body:
+        return None
+    names: list[str] = []
+    for raw in re.split(r"\s*,\s*|\s+and\s+|\s*&\s*", body):
+        name = raw.strip()
+        if name.lower().startswith("and "):
+            name = name[4:].strip()
+        if not name:
+            continue
+        tokens = name.split()
+        if len(tokens) > 6 or not all(_AUTHOR_TOKEN.match(t) for t in tokens):
+            return None
+        if not any(t[0].isupper() for t in tokens):
+            return None
+        names.append(name)
+    if not names or (len(names) == 1 and len(names[0].split()) == 1 and not truncated):
+        return None
+    if truncated:
+        names.append(ET_AL)
+    return tuple(names)
+
+
+def split_title_and_authors(line: str) -> tuple[str, tuple[str, ...]] | None:
+    """A minor entry's Chinese title may run straight into its author list: cut after the last ideograph."""
+    chinese, rest = split_zh_en(line)
+    if not chinese or not rest:
+        return None
+    authors = parse_authors(rest)
+    return (chinese, authors) if authors else None
+
+
+def _is_noise(line: str) -> bool:
+    """Image names, reposting credits, overview lines and footers that are never part of a paper."""
+    return _NOISE.match(line) is not None
+
+
+def _weibo_header(line: str) -> re.Match[str] | None:
+    """Match an entry header; most lines are ruled out by their first character."""
+    if not line or line[0] not in _HEADER_START or _AFFILIATION.match(line):
+        return None
+    return _WEIBO_HEADER.match(line)
+
+
+def _has_byline_next(lines: list[str], index: int) -> bool:
+    """A blog entry's title is followed, noise aside, by its 'By …' line."""
+    for line in lines[index + 1 :]:
+        if line and not _is_noise(line):
+            return _BLOG_BYLINE.match(line) is not None
+    return False
+
+
+def detect_shape(lines: list[str]) -> DigestShape | None:
+    """Tell the family from its markers; None when nothing in the text looks like a digest."""
+    weibo = sum(1 for line in lines if _weibo_header(line))
+    translated = sum(1 for line in lines if line[:10].lower() == "translated" and _TRANSLATED_BY.match(line))
+    blog = sum(1 for i, line in enumerate(lines)
+               if line[:1].isdigit() and _BLOG_HEADER.match(line) and _has_byline_next(lines, i))
+    best = max((weibo, DigestShape.WEIBO), (translated, DigestShape.TRANSLATED), (blog, DigestShape.BLOG))
+    return best[1] if best[0] > 0 else None
+
+
+def parse_digest(text: str) -> ParsedDigest:
+    """Read any known digest shape; raises DigestFormatError when no entry is recognisable."""
+    lines = normalise_text(text).split("\n")
+    shape = detect_shape(lines)
+    if shape is None:
+        raise DigestFormatError("parser: no recognisable paper entry (expected '1、[LG] Title', "
+                                "'translated by …' paragraphs or '1、Title' + 'By …' entries)")
+    parser = {DigestShape.WEIBO: _parse_weibo, DigestShape.TRANSLATED: _parse_translated,
+              DigestShape.BLOG: _parse_blog}[shape]
+    papers, problems = parser(lines)
+    if not papers:
+        raise DigestFormatError(f"parser: {shape.value} digest without a complete paper entry")
+    return ParsedDigest(shape=shape, papers=tuple(papers), problems=tuple(problems))
+
+
+def _finish(drafts: list[_Draft]) -> list[ParsedPaper]:
+    """Freeze drafts into papers numbered by their place in the digest."""
+    papers: list[ParsedPaper] = []
+    for draft in drafts:
+        title_zh, summary_zh = draft.title_zh, None
+        chinese = "\n\n".join(draft.zh).strip()
+        if chinese:
+            if title_zh is None and draft.zh_title_first:
+                title_zh, summary_zh = split_title_summary(chinese)
+            else:
+                summary_zh = chinese
+        english = "\n\n".join(draft.en).strip() or None
+        papers.append(
+            ParsedPaper(
+                position=len(papers) + 1,
+                title_en=draft.title_en,
+                title_zh=title_zh,
+                authors=tuple(draft.authors),
+                affiliations=tuple(draft.affiliations),
+                summary_zh=summary_zh,
+                abstract_en=english,
+                url=draft.url,
+                arxiv_id=arxiv_id_of(draft.url),
+                code_url=draft.code_url,
+                category=draft.category,
+                highlight=draft.highlight,
+                minor=draft.minor,
+            )
+        )
+    return papers
+
+
+def _take_links(text: str, draft: _Draft) -> str:
+    """Move links out of prose: a paper link ends the entry, a code link is kept as the code URL."""
+    for match in list(_URL.finditer(text)):
+        url = clean_url(match.group(0))
+        if _CODE_HOST.match(url):
+            draft.code_url = draft.code_url or url
+        elif match.end() >= len(text.rstrip()) - 1 and draft.url is None:
+            draft.url = url
+            text = text[: match.start()].rstrip()
+    return text
+
+
+def _weibo_body_line(line: str, draft: _Draft) -> None:
+    """Place one line of a weibo-style entry into the right field."""
+    url_line = _URL_LINE.match(line)
+    if url_line:
+        draft.url = draft.url or clean_url(url_line.group(1))
+        draft.closed = True
+        return
+    affiliation = _AFFILIATION.match(line)
+    if affiliation and not draft.affiliations:
+        draft.affiliations = [part.strip() for part in affiliation.group("body").split("&") if part.strip()]
+        return
+    if not draft.authors and not draft.zh and not draft.en:
+        authors = parse_authors(line)
+        if authors:
+            draft.authors = list(authors)
+            return
+        if draft.title_zh is None and has_cjk(line):
+            title_and_authors = split_title_and_authors(line)
+            if title_and_authors:
+                draft.title_zh, names = title_and_authors[0], title_and_authors[1]
+                draft.authors = list(names)
+                return
+            if "。" not in line.rstrip("。") and len(line) <= 120:
+                draft.title_zh = line.rstrip("。")
+                return
+    text = _take_links(line, draft)
+    if has_cjk(text):
+        chinese, english = split_zh_en(text)
+        draft.zh.append(chinese)
+        if english:
+            draft.en.append(english)
+    elif text:
+        draft.en.append(text)
+    if draft.url:
+        draft.closed = True
+
+
+def _parse_weibo(lines: list[str]) -> tuple[list[_Draft], list[str]]:
+    """爱可可-style digests: numbered tagged entries, then a section of minor entries."""
+    drafts: list[_Draft] = []
+    problems: list[str] = []
+    minor = False
+    current: _Draft | None = None
+    for line in lines:
+        if not line:
+            continue
+        if _MINOR_SECTION.match(line):
+            minor, current = True, None
+            continue
+        header = _weibo_header(line)
+        if header:
+            tag = header.group("tag").upper()
+            stars = "".join(header.group(g) for g in ("lead", "pre", "post", "end"))
+            title = header.group("title").strip().strip("*").strip()
+            current = _Draft(
+                title_en=title,
+                category=tag if tag in CATEGORIES else None,
+                highlight="*" in stars,
+                minor=minor,
+                zh_title_first=True,
+            )
+            drafts.append(current)
+            continue
+        if current is None or current.closed or _is_noise(line):
+            continue
+        _weibo_body_line(line, current)
+    for number, draft in enumerate(drafts, start=1):
+        missing = [name for name, value in (("authors", draft.authors), ("link", draft.url)) if not value]
+        if missing:
+            problems.append(f"entry {number} ({draft.title_en}): no {' or '.join(missing)}; truncated entry?")
+    return _finish(drafts), problems
+
+
+def _parse_translated(lines: list[str]) -> tuple[list[_Draft], list[str]]:
+    """Machine-translated abstract lists: each paragraph before 'translated by …' is one paper."""
+    drafts: list[_Draft] = []
+    problems: list[str] = []
+    pending: list[str] = []
+    for line in lines:
+        if _TRANSLATED_BY.match(line):
+            if pending:
+                draft = _Draft()
+                text = _take_links(" ".join(pending), draft)
+                (draft.zh if has_cjk(text) else draft.en).append(text)
+                drafts.append(draft)
+            pending = []
+        elif line and not _is_noise(line):
+            pending.append(line)
+    if pending:
+        problems.append(f"text after the last 'translated by' line was left out ({len(pending)} lines)")
+    return _finish(drafts), problems
+
+
+def _split_titles(title: str) -> list[str]:
+    """'A: x and B: y' names two papers; 'Robustness and Generalization' does not."""
+    return [part.strip() for part in _TWO_TITLES.split(title) if part.strip()]
+
+
+def _parse_blog(lines: list[str]) -> tuple[list[_Draft], list[str]]:
+    """Blog-style monthly picks: '1、Title', 'By …', commentary paragraphs, then references and footer."""
+    drafts: list[_Draft] = []
+    problems: list[str] = []
+    references: dict[str, tuple[str, ...]] = {}
+    group: list[_Draft] = []
+    in_references = False
+    for index, line in enumerate(lines):
+        if not line:
+            continue
+        reference = _REFERENCE_ENTRY.match(line)
+        if _REFERENCE_HEADER.match(line) or reference:
+            in_references, group = True, []
+            if reference and reference.group("authors"):
+                authors = parse_authors(re.sub(r"[;,]?\s*\d{4}\.?$", "", reference.group("authors")))
+                references[_title_key(reference.group("title"))] = authors or ()
+            continue
+        header = _BLOG_HEADER.match(line)
+        if header and _has_byline_next(lines, index):
+            in_references = False
+            title = _PROJECT_PAGE.sub("", header.group("title"))
+            group = [_Draft(title_en=part) for part in _split_titles(title)]
+            drafts.extend(group)
+            continue
+        if in_references or not group or _is_noise(line):
+            continue
+        byline = _BLOG_BYLINE.match(line)
+        if byline and not group[0].authors:
+            group[0].authors = list(parse_authors(byline.group("authors")) or [byline.group("authors")])
+            continue
+        url_line = _URL_LINE.match(line)
+        for draft in group:
+            if url_line:
+                url = clean_url(url_line.group(1))
+                if _CODE_HOST.match(url):
+                    draft.code_url = draft.code_url or url
+                else:
+                    draft.url = draft.url or url
+            else:
+                draft.zh.append(line) if has_cjk(line) else draft.en.append(line)
+    for draft in drafts:
+        if not draft.authors:
+            draft.authors = list(references.get(_title_key(draft.title_en or ""), ()))
+        if not draft.zh and not draft.en:
+            problems.append(f"entry ({draft.title_en}): no commentary; truncated entry?")
+    return _finish(drafts), problems
+
+
+def _title_key(title: str) -> str:
+    """Compare titles by their letters and digits only."""
+    return title_key(title) or ""
+
+
+def title_key(title: str | None) -> str | None:
+    """Normalised English title used to recognise one paper in two digests."""
+    if not title:
+        return None
+    key = re.sub(r"[\W_]+", " ", title.casefold()).strip()
+    return key[:500] or None
