@@ -1,0 +1,101 @@
+"""Typed settings read once from the environment and `.env`, then passed to whoever needs them."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///data/papers-digest.db"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is the one line shown to the operator."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot; names match the environment variables in `.env.example`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      case_sensitive=False)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_api_file_url: str = "https://api.telegram.org/file/bot"
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    default_timezone: str = "Asia/Shanghai"
+    default_digest_time: str = "09:00"
+    digest_size: int = Field(default=5, ge=1, le=20)
+    tick_seconds: float = Field(default=30.0, gt=0, le=3600)
+    max_digest_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    fetch_timeout: float = Field(default=20.0, gt=0, le=300)
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: object) -> object:
+        """ADMIN_IDS is a comma-separated list of Telegram user ids."""
+        if isinstance(value, str):
+            parts = [part for part in re.split(r"[,\s]+", value) if part]
+            if not all(re.fullmatch(r"-?\d+", part) for part in parts):
+                raise ValueError("must be comma-separated numeric Telegram user ids")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        """Refuse a timezone the tz database does not know, at start rather than at delivery."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown timezone {value!r} (use Area/City, e.g. Asia/Shanghai)") from error
+        return value
+
+    @field_validator("default_digest_time")
+    @classmethod
+    def _valid_time(cls, value: str) -> str:
+        """HH:MM on a 24-hour clock."""
+        parse_hhmm(value)
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _valid_level(cls, value: str) -> str:
+        """One of Python's logging level names."""
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value.upper()
+
+    def require_token(self) -> str:
+        """The bot token, or a clear stop when running the bot without one."""
+        if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value().strip():
+            raise SettingsError("settings: TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)")
+        return self.telegram_bot_token.get_secret_value().strip()
+
+
+def parse_hhmm(value: str) -> time:
+    """Read 'HH:MM' (24-hour clock) or raise ValueError naming the expected form."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(f"{value!r} is not a time of day as HH:MM (00:00-23:59)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:
+    """Read the settings once; any problem becomes one SettingsError line naming the variable."""
+    try:
+        if env_file is not None:
+            return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"settings: {name}: {message}") from None

@@ -1,0 +1,44 @@
+"""Queries about papers: export rows, counts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from storage.models import DigestPaper, Paper
+
+EXPORT_KEYS = ("id", "category", "category_inferred", "title_en", "title_zh", "authors", "affiliations",
+               "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "minor", "digest_ids")
+
+
+def export_rows(session: Session, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
+    """Every stored paper as a plain dict with exactly EXPORT_KEYS, in id order, read in batches."""
+    last_id = 0
+    while True:
+        papers = session.exec(select(Paper).where(Paper.id > last_id).order_by(Paper.id).limit(batch)).all()
+        if not papers:
+            return
+        ids = [paper.id for paper in papers]
+        digests: dict[int, list[int]] = defaultdict(list)
+        for paper_id, digest_id in session.exec(
+            select(DigestPaper.paper_id, DigestPaper.digest_id)
+            .where(DigestPaper.paper_id.in_(ids))
+            .order_by(DigestPaper.digest_id)
+        ):
+            digests[paper_id].append(digest_id)
+        for paper in papers:
+            row = {key: getattr(paper, key) for key in EXPORT_KEYS if key != "digest_ids"}
+            row["authors"] = list(paper.authors) or None
+            row["affiliations"] = list(paper.affiliations) or None
+            row["digest_ids"] = digests.get(paper.id, [])
+            yield row
+        last_id = ids[-1]
+
+
+def count_papers(session: Session) -> int:
+    """How many papers the store holds."""
+    return session.exec(select(func.count()).select_from(Paper)).one()

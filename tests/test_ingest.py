@@ -1,0 +1,156 @@
+"""Ingesting digests into the store, on SQLite and on PostgreSQL: dedup, merge, re-ingest, atomicity."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, event
+from sqlmodel import select
+
+from storage.db import session_scope
+from storage.ingest import Ingestor
+from storage.models import Digest, Paper
+from storage.papers import EXPORT_KEYS, count_papers, export_rows
+from tests.conftest import sample_text
+
+ENTRY = """1、[{tag}] {title}
+
+A Author, B Author
+[Some Lab]
+{zh}
+
+{en}
+{link}
+"""
+
+
+def _export(engine: Engine) -> list[dict]:
+    """What `python -m bot export` would print, as dicts."""
+    with session_scope(engine) as session:
+        return list(export_rows(session))
+
+
+def test_samples_store_46_papers_with_export_keys(engine: Engine, samples_dir) -> None:
+    reports = Ingestor(engine).ingest_sources(sorted(str(p) for p in samples_dir.glob("*.txt")))
+    assert [(r.found, r.new, r.merged, r.error) for r in reports] == [
+        (7, 7, 0, None), (10, 10, 0, None), (9, 9, 0, None), (9, 9, 0, None), (11, 11, 0, None)]
+    rows = _export(engine)
+    assert len(rows) == 46
+    assert all(tuple(row) == EXPORT_KEYS for row in rows)
+    tagged = [row for row in rows if not row["category_inferred"]]
+    inferred = [row for row in rows if row["category_inferred"]]
+    assert len(tagged) == 25 and len(inferred) == 21
+    assert all(row["category"] in {"LG", "CV", "CL", "AS", "RO"} for row in inferred)
+    adamatch = next(row for row in rows if row["arxiv_id"] == "2106.04732")
+    assert adamatch["title_zh"] == "AdaMatch: 半监督学习和域自适应统一方法"
+    assert adamatch["digest_ids"] == [reports[2].digest_id]
+
+
+def test_reingesting_the_same_digest_changes_nothing(engine: Engine) -> None:
+    ingestor = Ingestor(engine)
+    first = ingestor.ingest_text(sample_text("002"), source="a.txt")
+    before = _export(engine)
+    again = Ingestor(engine).ingest_text(sample_text("002").replace("\n", "\r\n") + "\n\n", source="b.txt")
+    assert again.already_ingested and again.digest_id == first.digest_id and again.new == 0
+    assert _export(engine) == before
+    with session_scope(engine) as session:
+        assert len(session.exec(select(Digest)).all()) == 1
+
+
+def test_same_paper_in_two_digests_is_one_paper_with_fields_merged(engine: Engine) -> None:
+    title = "Ghost-free High Dynamic Range Imaging with Context-aware Transformer"
+    bare = "[CV] " + title + "\n\n基于上下文感知Transformer的无重影高动态范围成像\nZ Liu, Y Wang…\n[Megvii]\nhttps://weibo.com/x/1\n"
+    richer = ENTRY.format(tag="CV", title=title.upper(), zh="无重影成像。本文提出一种方法。", en="We propose a method.",
+                          link="https://arxiv.org/abs/2208.05114v1")
+    ingestor = Ingestor(engine)
+    one = ingestor.ingest_text(bare, source="one", digest_date=date(2026, 11, 1))
+    two = ingestor.ingest_text(richer, source="two", digest_date=date(2026, 11, 2))
+    assert (one.new, one.merged) == (1, 0)
+    assert (two.new, two.merged) == (0, 1)
+    (row,) = _export(engine)
+    assert row["title_en"] == title
+    assert row["title_zh"] == "基于上下文感知Transformer的无重影高动态范围成像"
+    assert row["summary_zh"] == "本文提出一种方法。"
+    assert row["abstract_en"] == "We propose a method."
+    assert row["arxiv_id"] == "2208.05114"
+    assert row["url"] == "https://arxiv.org/abs/2208.05114v1"
+    assert row["authors"] == ["A Author", "B Author"], "a complete author list replaces one cut with …"
+    assert row["minor"] is False, "a main entry anywhere makes the paper a main entry"
+    assert row["digest_ids"] == [one.digest_id, two.digest_id]
+
+
+def test_arxiv_id_matches_across_different_titles(engine: Engine) -> None:
+    ingestor = Ingestor(engine)
+    ingestor.ingest_text(ENTRY.format(tag="LG", title="Old Title", zh="旧。", en="Old.",
+                                      link="https://arxiv.org/abs/2301.00001"), source="a")
+    report = ingestor.ingest_text(ENTRY.format(tag="LG", title="New Title v2", zh="新。", en="New.",
+                                               link="https://arxiv.org/pdf/2301.00001v3"), source="b")
+    assert (report.new, report.merged) == (0, 1)
+    with session_scope(engine) as session:
+        assert count_papers(session) == 1
+
+
+def test_translated_abstract_merges_with_a_titled_copy(engine: Engine) -> None:
+    abstract = "Contrastive deep graph clustering, which aims to divide nodes into disjoint groups, is hard."
+    ingestor = Ingestor(engine)
+    ingestor.ingest_text(f"{abstract}\ntranslated by 谷歌翻译\n", source="translated")
+    report = ingestor.ingest_text(ENTRY.format(tag="LG", title="Hard Sample Graph Clustering", zh="图聚类。摘要。",
+                                               en=abstract, link="https://arxiv.org/abs/2212.08665"), source="weibo")
+    assert (report.new, report.merged) == (0, 1)
+    (row,) = _export(engine)
+    assert row["title_en"] == "Hard Sample Graph Clustering"
+    assert row["category"] == "LG" and row["category_inferred"] is False, "a given tag replaces an inferred one"
+
+
+def test_one_commentary_for_two_titles_stays_two_papers(engine: Engine) -> None:
+    report = Ingestor(engine).ingest_text(sample_text("004"), source="blog")
+    assert (report.found, report.new) == (11, 11)
+
+
+def test_a_failure_mid_digest_stores_nothing_of_it_and_the_batch_goes_on(engine: Engine, tmp_path) -> None:
+    good, bad, also_good = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"
+    good.write_text(sample_text("000"), encoding="utf-8")
+    bad.write_text(sample_text("003"), encoding="utf-8")
+    also_good.write_text(sample_text("002"), encoding="utf-8")
+    statements: list[str] = []
+
+    def fail_linking_digest_b(_conn, _cursor, statement: str, parameters, _context, _many) -> None:
+        """Simulate the database failing after digest b's row and papers were written, before its links."""
+        statements.append(statement.split()[2].lower() if statement.startswith("INSERT") else "")
+        if statement.startswith("INSERT INTO digestpaper") and statements.count("digestpaper") == 2:
+            raise RuntimeError("disk full")
+
+    event.listen(engine, "before_cursor_execute", fail_linking_digest_b)
+    try:
+        reports = Ingestor(engine).ingest_sources([str(good), str(bad), str(also_good)])
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_linking_digest_b)
+    assert [r.ok for r in reports] == [True, False, True]
+    assert "disk full" in reports[1].error
+    assert statements.count("paper") == 3, "digest b's papers were written before the failure"
+    with session_scope(engine) as session:
+        sources = session.exec(select(Digest.source)).all()
+        titles = set(session.exec(select(Paper.title_en)).all())
+    assert sources == [str(good), str(also_good)]
+    assert "Compacter: Efficient Low-Rank Hypercomplex Adapter Layers" not in titles
+    assert len(titles) == 16
+
+
+def test_newest_digest_ranks_first(engine: Engine) -> None:
+    ingestor = Ingestor(engine)
+    older = ingestor.ingest_text(sample_text("000"), source="old", digest_date=date(2021, 1, 1))
+    newer = ingestor.ingest_text(sample_text("003"), source="new", digest_date=date(2021, 6, 1))
+    with session_scope(engine) as session:
+        ranks = {p.rank_digest_id for p in session.exec(select(Paper)).all()}
+        dates = sorted({p.rank_date for p in session.exec(select(Paper)).all()})
+    assert ranks == {older.digest_id, newer.digest_id}
+    assert dates == [date(2021, 1, 1), date(2021, 6, 1)]
+
+
+@pytest.mark.parametrize("text", ["", "just some words", "image.png\n"])
+def test_unrecognisable_text_is_refused_and_stores_nothing(engine: Engine, text: str) -> None:
+    report = Ingestor(engine).ingest_text(text, source="junk")
+    assert not report.ok and "no recognisable paper entry" in report.error
+    with session_scope(engine) as session:
+        assert count_papers(session) == 0
