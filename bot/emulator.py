@@ -1,0 +1,1850 @@
+"""Local Telegram Bot API emulator that the real python-telegram-bot client talks to over HTTP.
+
+Tests, benchmarks and demos point PTB at it instead of api.telegram.org::
+
+    async with BotApiEmulator("123:ABC") as emu:
+        emu.add_private_chat(42, language_code="en")
+        builder = ApplicationBuilder().token("123:ABC").base_url(emu.api_base_url)
+        app = builder.base_file_url(emu.file_base_url).build()
+        ...
+        emu.user_sends(42, 42, "/start")
+        [reply] = await emu.wait_for_messages(42, 1)
+
+It answers the way Telegram does (same JSON shapes, HTTP statuses and error descriptions) so the bot's error
+handling is exercised for real: HTML entity parsing, length limits, inline keyboard checks, blocked/kicked/
+migrated chats, flood control and injected faults.
+
+Time and flood control
+----------------------
+All timestamps the emulator records (``SentMessage.sent_at``, ``RequestRecord.at``) and all rate-limit windows
+are in *emulator seconds*: ``clock() * time_scale``, where ``clock`` defaults to ``time.monotonic``. With
+``time_scale=10`` every window is ten times shorter in real time. ``retry_after`` in a 429 answer is in emulator
+seconds, rounded up to a whole number ≥ 1 as Telegram does; a client that sleeps ``retry_after / time_scale``
+real seconds is then guaranteed a free slot (unless other traffic takes it first), and one that sleeps the full
+``retry_after`` also succeeds, just later. With the default ``time_scale=1.0`` both readings coincide.
+
+Flood control is off unless ``rate_limits`` is given. Each send (sendMessage, sendDocument) takes one token from
+two token buckets: the overall bucket (``global_per_second``, or ``paid_per_second`` when the call passes
+``allow_paid_broadcast``) and the target chat's bucket (``private_per_second`` with ``private_burst`` capacity for
+private chats, ``group_per_minute`` with the same capacity for groups). Rejected calls take no token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import itertools
+import json
+import math
+import random
+import re
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, Literal, Self, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+from aiohttp import web
+
+MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_CALLBACK_DATA_BYTES = 64
+MAX_INLINE_BUTTONS = 100
+MAX_COMMANDS = 100
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+CALLBACK_QUERY_TTL = 15.0  # emulator seconds a callback query stays answerable
+WEBHOOK_RETRY_DELAY = 1.0  # emulator seconds between failed webhook deliveries
+_EPSILON = 1e-9
+
+_T = TypeVar("_T")
+BlockReason = Literal["blocked", "kicked", "deactivated"]
+ChatType = Literal["private", "group", "supergroup"]
+
+_NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly the same as a "
+    "current content and reply markup of the message"
+)
+_NGINX_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
+)
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+_BUTTON_ACTIONS = (
+    "url",
+    "callback_data",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
+_BOT_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>])")
+_COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+_TRIMMED = " \t\r\n\v\f"
+
+
+class BotApiError(Exception):
+    """A failed Bot API call, carrying exactly what Telegram would answer."""
+
+    def __init__(self, status: int, description: str, parameters: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.parameters = parameters
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body Telegram sends for this failure."""
+        body: dict[str, Any] = {"ok": False, "error_code": self.status, "description": self.description}
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+class EntityParseError(BotApiError):
+    """Telegram's 400 "can't parse entities", raised by the HTML validator."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(400, f"Bad Request: can't parse entities: {detail}")
+        self.detail = detail
+
+
+def _bad_request(detail: str) -> BotApiError:
+    """A 400 worded the way the Bot API words it."""
+    return BotApiError(400, f"Bad Request: {detail}")
+
+
+def _utf16_len(text: str) -> int:
+    """Telegram measures text lengths and entity offsets in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# HTML parse mode (a port of tdlib's parse_html: same acceptance rules, error texts and byte offsets)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FormattedText:
+    """Message text as users see it, with Bot API entities (UTF-16 offsets)."""
+
+    text: str
+    entities: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _OpenTag:
+    tag: str
+    argument: str
+    utf16_offset: int
+    byte_offset: int
+
+
+@dataclass
+class _Entity:
+    type: str
+    offset: int
+    length: int
+    argument: str = ""
+
+    def sort_key(self) -> tuple[int, int, int]:
+        """tdlib orders entities by offset, longer first, then by type priority."""
+        priority = 10 if self.type == "pre" and self.argument else _ENTITY_PRIORITY[self.type]
+        return (self.offset, -self.length, priority)
+
+    def to_json(self) -> dict[str, Any]:
+        """Bot API MessageEntity."""
+        out: dict[str, Any] = {"type": self.type, "offset": self.offset, "length": self.length}
+        if self.type == "text_link":
+            out["url"] = self.argument
+        elif self.type == "pre" and self.argument:
+            out["language"] = self.argument
+        elif self.type == "custom_emoji":
+            out["custom_emoji_id"] = self.argument
+        return out
+
+
+_SIMPLE_TAGS = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+}
+_HTML_TAGS = frozenset(_SIMPLE_TAGS) | {"a", "code", "pre", "blockquote", "tg-emoji"}
+_ENTITY_PRIORITY = {
+    "blockquote": 0,
+    "expandable_blockquote": 0,
+    "pre": 11,
+    "code": 20,
+    "text_link": 49,
+    "bold": 90,
+    "italic": 91,
+    "underline": 92,
+    "strikethrough": 93,
+    "spoiler": 94,
+    "custom_emoji": 99,
+}
+_NAMED_ENTITIES = {b"lt": ord("<"), b"gt": ord(">"), b"amp": ord("&"), b"quot": ord('"')}
+_SPACES = frozenset(b" \t\r\n\v\f\0")
+_ALNUM = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_AMP, _LT, _GT, _SLASH, _EQ = (ord(c) for c in "&<>/=")
+
+
+def _decode_entity(data: bytes, pos: int) -> tuple[int, int] | None:
+    """Decodes the character reference at data[pos] == '&' into (code point, next position), or None."""
+
+    def at(index: int) -> int:
+        return data[index] if index < len(data) else 0
+
+    end = pos + 1
+    if at(end) == ord("#"):
+        end += 1
+        hexadecimal = at(end) == ord("x")
+        end += hexadecimal
+        digits = _HEX if hexadecimal else frozenset(b"0123456789")
+        start = end
+        while at(end) in digits:
+            end += 1
+        code = int(data[start:end], 16 if hexadecimal else 10) if end > start else 0
+        if code == 0 or code >= 0x10FFFF or end - pos >= 10:
+            return None
+    else:
+        while chr(at(end)).isascii() and chr(at(end)).isalpha():
+            end += 1
+        named = _NAMED_ENTITIES.get(data[pos + 1 : end])
+        if named is None:
+            return None
+        code = named
+    return code, end + (at(end) == ord(";"))
+
+
+class _HtmlParser:
+    """One pass over the UTF-8 bytes, exactly like tdlib, so byte offsets in errors match Telegram's."""
+
+    def __init__(self, text: str, *, strict: bool) -> None:
+        self.data = text.encode("utf-8")
+        self.strict = strict
+        self.pos = 0
+        self.out = bytearray()
+        self.utf16 = 0
+        self.open: list[_OpenTag] = []
+        self.entities: list[_Entity] = []
+        self.surrogate = False
+
+    def at(self, offset: int = 0) -> int:
+        """Byte at pos+offset; 0 past the end, like tdlib's NUL-terminated buffer."""
+        index = self.pos + offset
+        return self.data[index] if index < len(self.data) else 0
+
+    def parse(self) -> FormattedText:
+        """Runs the parser; raises EntityParseError with Telegram's wording."""
+        while self.pos < len(self.data):
+            byte = self.data[self.pos]
+            if byte == _AMP and self._character_reference():
+                continue
+            if byte != _LT:
+                self.out.append(byte)
+                if byte & 0xC0 != 0x80:
+                    self.utf16 += 2 if byte >= 0xF0 else 1
+                self.pos += 1
+            elif self.at(1) == _SLASH:
+                self._end_tag()
+            else:
+                self._start_tag()
+        if self.open:
+            raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{self.open[-1].tag}"')
+        if self.surrogate:
+            raise EntityParseError(
+                "Text contains invalid Unicode characters after decoding HTML entities, "
+                "check for unmatched surrogate code units"
+            )
+        entities = sorted(self.entities, key=_Entity.sort_key)
+        return FormattedText(self.out.decode("utf-8"), [entity.to_json() for entity in entities])
+
+    def _character_reference(self) -> bool:
+        decoded = _decode_entity(self.data, self.pos)
+        if self.strict and (decoded is None or self.data[decoded[1] - 1] != ord(";")):
+            raise EntityParseError(f'Unescaped "&" at byte offset {self.pos}')
+        if decoded is None:
+            return False
+        code, self.pos = decoded
+        self.utf16 += 2 if code > 0xFFFF else 1
+        if 0xD800 <= code <= 0xDFFF:
+            self.surrogate = True
+        else:
+            self.out += chr(code).encode("utf-8")
+        return True
+
+    def _skip_spaces(self) -> None:
+        while self.at() != 0 and self.at() in _SPACES:
+            self.pos += 1
+
+    def _start_tag(self) -> None:
+        begin = self.pos
+        self.pos += 1
+        while self.at() not in _SPACES and self.at() != _GT:
+            self.pos += 1
+        if self.at() == 0:
+            raise EntityParseError(f"Unclosed start tag at byte offset {begin}")
+        tag = self.data[begin + 1 : self.pos].lower().decode("utf-8", "replace")
+        if tag not in _HTML_TAGS:
+            raise EntityParseError(f'Unsupported start tag "{tag}" at byte offset {begin}')
+        argument = ""
+        while self.at() != _GT:
+            self._skip_spaces()
+            if self.at() == _GT:
+                break
+            name_begin = self.pos
+            while self.at() not in _SPACES and self.at() not in b"=>/\"'":
+                self.pos += 1
+            name = self.data[name_begin : self.pos]
+            if not name:
+                raise EntityParseError(f'Empty attribute name in the tag "{tag}" at byte offset {begin}')
+            self._skip_spaces()
+            if self.at() != _EQ:
+                if self.at() == 0:
+                    raise EntityParseError(f'Unclosed start tag "{tag}" at byte offset {begin}')
+                if tag == "blockquote" and name == b"expandable":
+                    argument = "1"
+                continue
+            self.pos += 1
+            self._skip_spaces()
+            if self.at() == 0:
+                raise EntityParseError(f'Unclosed start tag "{tag}" at byte offset {begin}')
+            value = self._attribute_value()
+            if self.at() == 0:
+                raise EntityParseError(f"Unclosed start tag at byte offset {begin}")
+            argument = _tag_argument(tag, name, value, argument)
+        if tag == "span" and argument != "spoiler":
+            raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {begin}')
+        self.open.append(_OpenTag(tag, argument, self.utf16, len(self.out)))
+        self.pos += 1
+
+    def _attribute_value(self) -> str:
+        quote = self.at()
+        if quote not in b"'\"":
+            # An SGML name token: letters, digits, periods, hyphens; case-insensitive.
+            begin = self.pos
+            while self.at() in _ALNUM or self.at() in b".-":
+                self.pos += 1
+            if self.at() not in _SPACES and self.at() != _GT:
+                raise EntityParseError(f"Unexpected end of name token at byte offset {begin}")
+            return self.data[begin : self.pos].lower().decode("utf-8", "replace")
+        self.pos += 1
+        value = bytearray()
+        while self.at() != quote and self.at() != 0:
+            decoded = _decode_entity(self.data, self.pos) if self.at() == _AMP else None
+            if decoded is not None:
+                code, self.pos = decoded
+                value += chr(code).encode("utf-8", "surrogatepass")
+                continue
+            value.append(self.at())
+            self.pos += 1
+        if self.at() == quote:
+            self.pos += 1
+        return value.decode("utf-8", "replace")
+
+    def _end_tag(self) -> None:
+        begin = self.pos
+        if not self.open:
+            raise EntityParseError(f"Unexpected end tag at byte offset {begin}")
+        self.pos += 2
+        while self.at() not in _SPACES and self.at() != _GT:
+            self.pos += 1
+        end_name = self.data[begin + 2 : self.pos].lower().decode("utf-8", "replace")
+        self._skip_spaces()
+        if self.at() != _GT:
+            raise EntityParseError(f"Unclosed end tag at byte offset {begin}")
+        top = self.open[-1]
+        if end_name and end_name != top.tag:
+            raise EntityParseError(
+                f'Unmatched end tag at byte offset {begin}, expected "</{top.tag}>", found "</{end_name}>"'
+            )
+        if self.utf16 > top.utf16_offset:
+            self._close(top)
+        self.open.pop()
+        self.pos += 1
+
+    def _close(self, top: _OpenTag) -> None:
+        offset, length = top.utf16_offset, self.utf16 - top.utf16_offset
+        last = self.entities[-1] if self.entities else None
+        same_span = last is not None and (last.offset, last.length) == (offset, length)
+        if top.tag in _SIMPLE_TAGS:
+            self.entities.append(_Entity(_SIMPLE_TAGS[top.tag], offset, length))
+        elif top.tag == "tg-emoji":
+            if not top.argument.isdigit() or int(top.argument) == 0 or int(top.argument) >= 2**63:
+                raise EntityParseError("Invalid custom emoji identifier specified")
+            self.entities.append(_Entity("custom_emoji", offset, length, top.argument))
+        elif top.tag == "a":
+            url = _checked_link(top.argument or self.out[top.byte_offset :].decode("utf-8", "replace"))
+            if url is not None:
+                self.entities.append(_Entity("text_link", offset, length, url))
+        elif top.tag == "pre" and last is not None and same_span and last.type == "code" and last.argument:
+            last.type = "pre"  # <pre><code class="language-x">…</code></pre>: one pre block with a language
+        elif top.tag == "code" and last is not None and same_span and last.type == "pre" and not last.argument:
+            last.argument = top.argument  # <code class="language-x"><pre>…</pre></code>, same thing
+        elif top.tag in ("pre", "code"):
+            self.entities.append(_Entity(top.tag, offset, length, top.argument if top.tag == "code" else ""))
+        else:
+            kind = "expandable_blockquote" if top.argument else "blockquote"
+            self.entities.append(_Entity(kind, offset, length))
+
+
+def _tag_argument(tag: str, name: bytes, value: str, current: str) -> str:
+    """The one attribute each tag cares about; others are ignored, as Telegram does."""
+    if tag == "a" and name == b"href":
+        return value
+    if tag == "code" and name == b"class" and value.startswith("language-"):
+        return value.removeprefix("language-")
+    if tag == "span" and name == b"class" and value.startswith("tg-"):
+        return value.removeprefix("tg-")
+    if tag == "tg-emoji" and name == b"emoji-id":
+        return value
+    if tag == "blockquote" and name == b"expandable":
+        return "1"
+    return current
+
+
+def _checked_link(url: str) -> str | None:
+    """Normalises a link the way Telegram does (scheme-less → http, empty path → '/'), None if unusable."""
+    if not url or any(char.isspace() for char in url):
+        return None
+    if url.lower().startswith("tg:"):
+        return url
+    if "://" not in url:
+        url = f"http://{url}"
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not hostname:
+        return None
+    return urlunsplit(parts._replace(path=parts.path or "/"))
+
+
+def parse_html(text: str, *, strict: bool = False) -> FormattedText:
+    """Parses Telegram HTML into plain text + entities, raising EntityParseError exactly where Telegram would.
+
+    Like Telegram, a bare '&' that does not start &lt; &gt; &amp; &quot; or a numeric reference is kept
+    literally; ``strict=True`` rejects it instead (stricter than Telegram) to catch text that was not escaped.
+    """
+    return _HtmlParser(text, strict=strict).parse()
+
+
+def validate_html(text: str, *, strict: bool = False) -> str:
+    """Returns the plain text Telegram would show for HTML ``text``, or raises EntityParseError."""
+    return parse_html(text, strict=strict).text
+
+
+def _trimmed(formatted: FormattedText) -> FormattedText:
+    """Telegram strips surrounding whitespace from texts and clips entities to what remains."""
+    text = formatted.text.strip(_TRIMMED)
+    shift = _utf16_len(formatted.text[: len(formatted.text) - len(formatted.text.lstrip(_TRIMMED))])
+    total = _utf16_len(text)
+    entities = []
+    for entity in formatted.entities:
+        start = max(entity["offset"] - shift, 0)
+        end = min(entity["offset"] + entity["length"] - shift, total)
+        if end > start:
+            entities.append({**entity, "offset": start, "length": end - start})
+    return FormattedText(text, entities)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reply markup
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _parse_reply_markup(raw: Any) -> dict[str, Any] | None:
+    """Validates reply_markup like Telegram: inline buttons, callback_data size, button count."""
+    if raw is None or raw == "":
+        return None
+    try:
+        markup = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        markup = None
+    if not isinstance(markup, dict):
+        raise _bad_request("can't parse reply keyboard markup JSON object")
+    if "inline_keyboard" in markup:
+        rows = markup["inline_keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            raise _bad_request('field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays')
+        buttons = [button for row in rows for button in row]
+        if len(buttons) > MAX_INLINE_BUTTONS:
+            raise _bad_request("reply markup is too long")
+        for button in buttons:
+            _check_inline_button(button)
+    return markup
+
+
+def _check_inline_button(button: Any) -> None:
+    """One inline button: text plus exactly one action; callback_data at most 64 bytes."""
+    prefix = "can't parse inline keyboard button: "
+    if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+        raise _bad_request(prefix + 'Field "text" must be of type String')
+    actions = [name for name in _BUTTON_ACTIONS if name in button]
+    if not actions:
+        raise _bad_request(prefix + "Text buttons are unallowed in the inline keyboard")
+    if len(actions) > 1:
+        raise _bad_request(prefix + f"exactly one of the optional fields must be used, got {', '.join(actions)}")
+    data = button.get("callback_data")
+    if "callback_data" in button and (not isinstance(data, str) or len(data.encode("utf-8")) > MAX_CALLBACK_DATA_BYTES):
+        raise _bad_request("BUTTON_DATA_INVALID")
+    url = button.get("url")
+    if "url" in button and (not isinstance(url, str) or _checked_link(url) is None):
+        raise _bad_request(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
+
+
+def _inline_buttons(markup: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """All buttons of an inline keyboard, row by row."""
+    if not markup or "inline_keyboard" not in markup:
+        return []
+    return [button for row in markup["inline_keyboard"] for button in row]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Flood control
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Telegram's flood limits, in messages per emulator second (or minute for groups)."""
+
+    global_per_second: float = 30.0
+    paid_per_second: float = 1000.0
+    private_per_second: float = 1.0
+    private_burst: int = 3
+    group_per_minute: float = 20.0
+
+
+@dataclass
+class _Bucket:
+    rate: float
+    capacity: float
+    tokens: float
+    stamp: float
+
+    def wait(self, now: float) -> float:
+        """Refills, then returns emulator seconds until a token is free (0 if one is)."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 - _EPSILON else (1 - self.tokens) / self.rate
+
+
+class _RateLimiter:
+    """Token buckets per key; a call passes only if every bucket it touches has a token."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[Any, ...], _Bucket] = {}
+
+    def acquire(self, limits: Iterable[tuple[tuple[Any, ...], float, float]], now: float) -> float:
+        """Takes a token from each (key, rate, capacity) bucket, or returns the wait without taking any."""
+        buckets = [
+            self._buckets.setdefault(key, _Bucket(rate, capacity, capacity, now)) for key, rate, capacity in limits
+        ]
+        wait = max((bucket.wait(now) for bucket in buckets), default=0.0)
+        if wait <= 0:
+            for bucket in buckets:
+                bucket.tokens -= 1
+        return wait
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# State visible to tests
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EmulatedUser:
+    """A Telegram user (or the bot itself) as the emulator presents it."""
+
+    id: int
+    first_name: str
+    username: str | None = None
+    language_code: str | None = None
+    is_bot: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Bot API User."""
+        out: dict[str, Any] = {"id": self.id, "is_bot": self.is_bot, "first_name": self.first_name}
+        if self.username:
+            out["username"] = self.username
+        if self.language_code:
+            out["language_code"] = self.language_code
+        return out
+
+
+@dataclass(frozen=True)
+class EmulatedFile:
+    """A file stored by the emulator (uploaded by the bot or sent by a user), downloadable via getFile."""
+
+    file_id: str
+    file_unique_id: str
+    file_name: str
+    mime_type: str
+    content: bytes
+    file_path: str
+
+    def document_json(self) -> dict[str, Any]:
+        """Bot API Document."""
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_name": self.file_name,
+            "mime_type": self.mime_type,
+            "file_size": len(self.content),
+        }
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A multipart file part as received; appears in RequestRecord.params."""
+
+    file_name: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True)
+class MessageVersion:
+    """One earlier state of an edited bot message."""
+
+    text: str | None
+    parse_mode: str | None
+    plain_text: str
+    entities: list[dict[str, Any]]
+    reply_markup: dict[str, Any] | None
+    at: float
+
+
+@dataclass
+class SentMessage:
+    """A message the bot sent, in its current state; ``history`` holds the states before each edit.
+
+    ``text`` is what the bot sent (markup included), or the caption for documents; ``plain_text`` is what users
+    see after entity parsing and trimming.
+    """
+
+    chat_id: int
+    message_id: int
+    text: str | None
+    parse_mode: str | None
+    plain_text: str
+    entities: list[dict[str, Any]]
+    reply_markup: dict[str, Any] | None
+    message_thread_id: int | None
+    reply_to_message_id: int | None
+    link_preview_options: dict[str, Any] | None
+    document: EmulatedFile | None
+    sent_at: float
+    date: int
+    edited_at: float | None = None
+    edit_date: int | None = None
+    deleted: bool = False
+    history: list[MessageVersion] = field(default_factory=list)
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        """Inline keyboard buttons, row by row."""
+        return _inline_buttons(self.reply_markup)
+
+    def version(self) -> MessageVersion:
+        """Snapshot of the current content, kept in ``history`` when the message is edited."""
+        at = self.sent_at if self.edited_at is None else self.edited_at
+        return MessageVersion(self.text, self.parse_mode, self.plain_text, self.entities, self.reply_markup, at)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One Bot API call as the emulator saw it; ``at`` is in emulator seconds."""
+
+    method: str
+    params: dict[str, Any]
+    status: int
+    at: float
+    description: str | None
+
+
+@dataclass
+class EmulatorStats:
+    """Counters: calls by method name, error answers by HTTP status."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    errors: Counter[int] = field(default_factory=Counter)
+
+    @property
+    def too_many_requests(self) -> int:
+        """How many 429 answers were given (flood control and injected)."""
+        return self.errors[429]
+
+
+@dataclass
+class _Chat:
+    id: int
+    type: ChatType
+    title: str | None = None
+    first_name: str | None = None
+    username: str | None = None
+    is_forum: bool = False
+    creator: int | None = None
+    admins: set[int] = field(default_factory=set)
+    members: set[int] = field(default_factory=set)
+    blocked: BlockReason | None = None
+    migrated_to: int | None = None
+    last_message_id: int = 0
+
+    def next_message_id(self) -> int:
+        """Message ids increase per chat."""
+        self.last_message_id += 1
+        return self.last_message_id
+
+    def to_json(self) -> dict[str, Any]:
+        """Bot API Chat."""
+        out: dict[str, Any] = {"id": self.id, "type": self.type}
+        for key in ("title", "first_name", "username"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        if self.is_forum:
+            out["is_forum"] = True
+        return out
+
+
+@dataclass
+class _CallbackQuery:
+    created_at: float
+    answer: dict[str, Any] | None = None
+
+
+@dataclass
+class _Fault:
+    status: int
+    description: str
+    parameters: dict[str, Any] | None
+    remaining: int
+
+
+@dataclass
+class _Webhook:
+    url: str
+    secret_token: str | None
+    max_connections: int
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+
+
+class _Signal:
+    """Wakes every current waiter on fire(); safe to fire from plain functions on the loop's thread."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def fire(self) -> None:
+        """Wake all waiters."""
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float | None) -> None:
+        """Return on the next fire() or after timeout seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout)
+
+
+class _Params:
+    """Typed access to parameters that arrive as JSON values or as form/query strings."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+
+    def text(self, name: str) -> str | None:
+        """A String parameter."""
+        value = self.raw.get(name)
+        return None if value is None else str(value)
+
+    def integer(self, name: str) -> int | None:
+        """An Integer parameter; a malformed one is a 400."""
+        value = self.raw.get(name)
+        if value is None or value == "":
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise _bad_request(f'field "{name}" must be of type Integer') from None
+
+    def flag(self, name: str) -> bool:
+        """A Boolean parameter (PTB sends JSON 'true', forms may say 'True' or '1')."""
+        return self.raw.get(name) in (True, 1, "true", "True", "1")
+
+    def json(self, name: str) -> Any:
+        """An object/array parameter, sent by PTB as a JSON string inside forms."""
+        value = self.raw.get(name)
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise _bad_request(f"can't parse {name} JSON object") from None
+
+
+async def _read_params(request: web.Request) -> dict[str, Any]:
+    """Query string plus urlencoded, multipart (files become UploadedFile) or JSON body."""
+    params: dict[str, Any] = dict(request.query)
+    if not request.body_exists:
+        return params
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except ValueError:
+            raise _bad_request("can't parse JSON object") from None
+        if not isinstance(body, dict):
+            raise _bad_request("can't parse JSON object")
+        params.update(body)
+        return params
+    try:
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        raise BotApiError(413, "Request Entity Too Large") from None
+    for key, value in form.items():
+        if isinstance(value, web.FileField):
+            params[key] = UploadedFile(value.filename, value.file.read(), value.content_type)
+        else:
+            params[key] = value
+    return params
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The emulator
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class BotApiEmulator:
+    """In-memory Telegram Bot API served over HTTP on loopback, failing the way Telegram does."""
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN",
+        *,
+        bot_username: str = "papers_digest_bot",
+        rate_limits: RateLimits | None = None,
+        time_scale: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        seed: int = 0,
+        random_error_rate: float = 0.0,
+        latency: float = 0.0,
+        strict_html: bool = False,
+    ) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        bot_id = int(token.split(":", 1)[0])
+        self.token = token
+        self.bot_user = EmulatedUser(bot_id, "Papers Digest", bot_username, is_bot=True)
+        self.rate_limits = rate_limits
+        self.time_scale = time_scale
+        self.random_error_rate = random_error_rate
+        self.latency = latency
+        self.strict_html = strict_html
+        self.stats = EmulatorStats()
+        self.requests: list[RequestRecord] = []
+        self._clock = clock
+        self._rng = random.Random(seed)
+        self._limiter = _RateLimiter()
+        self._chats: dict[int, _Chat] = {}
+        self._users: dict[int, EmulatedUser] = {bot_id: self.bot_user}
+        self._sent: dict[tuple[int, int], SentMessage] = {}
+        self._user_messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self._files: dict[str, EmulatedFile] = {}
+        self._queries: dict[str, _CallbackQuery] = {}
+        self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._allowed_updates: set[str] | None = None
+        self._poll_generation = 0
+        self._webhook: _Webhook | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._updates_signal = _Signal()
+        self._changed = _Signal()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._url: str | None = None
+        self._closing = False
+        handlers: dict[str, Callable[[_Params], Awaitable[Any]]] = {
+            "getMe": self._get_me,
+            "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "sendMessage": self._send_message,
+            "sendDocument": self._send_document,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "deleteMessage": self._delete_message,
+            "answerCallbackQuery": self._answer_callback_query,
+            "sendChatAction": self._send_chat_action,
+            "getFile": self._get_file,
+            "getChat": self._get_chat,
+            "getChatMember": self._get_chat_member,
+            "getChatAdministrators": self._get_chat_administrators,
+        }
+        self._api = {name.lower(): (name, handler) for name, handler in handlers.items()}
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve on host:port (0 = ephemeral); read the address from ``url``."""
+        app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        self._url = f"http://{host}:{self._runner.addresses[0][1]}"
+        self._session = aiohttp.ClientSession()
+        self._closing = False
+
+    async def stop(self) -> None:
+        """Release pending long polls, stop webhook delivery and close the server."""
+        self._closing = True
+        self._updates_signal.fire()
+        await self._stop_webhook_task()
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self._runner = None
+        self._session = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def url(self) -> str:
+        """http://127.0.0.1:PORT once started."""
+        if self._url is None:
+            raise RuntimeError("emulator is not started")
+        return self._url
+
+    @property
+    def api_base_url(self) -> str:
+        """What PTB's base_url must be (PTB appends the token)."""
+        return f"{self.url}/bot"
+
+    @property
+    def file_base_url(self) -> str:
+        """What PTB's base_file_url must be."""
+        return f"{self.url}/file/bot"
+
+    def now(self) -> float:
+        """Emulator seconds: clock() × time_scale."""
+        return self._clock() * self.time_scale
+
+    # -- chats and users -----------------------------------------------------------------------------------------
+
+    def add_private_chat(
+        self,
+        user_id: int,
+        *,
+        first_name: str = "Test User",
+        language_code: str | None = None,
+        username: str | None = None,
+    ) -> EmulatedUser:
+        """Register a user who has started the bot; their private chat id equals their user id."""
+        user = EmulatedUser(user_id, first_name, username, language_code)
+        self._users[user_id] = user
+        chat = self._chats.setdefault(user_id, _Chat(user_id, "private"))
+        chat.first_name, chat.username = first_name, username
+        return user
+
+    def add_group(
+        self,
+        chat_id: int,
+        *,
+        title: str,
+        supergroup: bool = False,
+        is_forum: bool = False,
+        username: str | None = None,
+        creator: int | None = None,
+        admins: Iterable[int] = (),
+        members: Iterable[int] = (),
+    ) -> None:
+        """Register a group the bot is a member of (put the bot's id in ``admins`` to make it an admin)."""
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        if is_forum and not supergroup:
+            raise ValueError("only supergroups can be forums")
+        chat = _Chat(
+            chat_id,
+            "supergroup" if supergroup else "group",
+            title=title,
+            username=username,
+            is_forum=is_forum,
+            creator=creator,
+            admins=set(admins),
+        )
+        chat.members = {self.bot_user.id, *chat.admins, *members, *([creator] if creator is not None else [])}
+        for user_id in chat.members:
+            self._user(user_id)
+        self._chats[chat_id] = chat
+
+    def set_admin(self, chat_id: int, user_id: int, admin: bool = True) -> None:
+        """Promote or demote a group member."""
+        chat = self._chats[chat_id]
+        self._user(user_id)
+        chat.members.add(user_id)
+        if admin:
+            chat.admins.add(user_id)
+        else:
+            chat.admins.discard(user_id)
+
+    def block(self, chat_id: int, reason: BlockReason = "blocked") -> None:
+        """Make the bot's calls to this chat fail with Telegram's 403 for ``reason``."""
+        chat = self._chats[chat_id]
+        if (chat.type == "private") != (reason in ("blocked", "deactivated")):
+            raise ValueError(f"{reason!r} does not apply to a {chat.type} chat")
+        chat.blocked = reason
+        if reason == "blocked":
+            self._enqueue("my_chat_member", self._bot_status_update(chat, old="member", new="kicked"))
+
+    def unblock(self, chat_id: int) -> None:
+        """Undo block(): the user restarted the bot or re-added it."""
+        chat = self._chats[chat_id]
+        was_blocked = chat.blocked == "blocked"
+        chat.blocked = None
+        if was_blocked:
+            self._enqueue("my_chat_member", self._bot_status_update(chat, old="kicked", new="member"))
+
+    def migrate(self, chat_id: int, new_chat_id: int) -> None:
+        """Upgrade a group to a supergroup: sends to the old id now fail with migrate_to_chat_id."""
+        old = self._chats[chat_id]
+        if old.type != "group" or new_chat_id in self._chats:
+            raise ValueError("only a basic group can migrate, to an unused chat id")
+        new = _Chat(
+            new_chat_id,
+            "supergroup",
+            title=old.title,
+            creator=old.creator,
+            admins=set(old.admins),
+            members=set(old.members),
+        )
+        self._chats[new_chat_id] = new
+        old.migrated_to = new_chat_id
+        for chat, key, value in ((old, "migrate_to_chat_id", new_chat_id), (new, "migrate_from_chat_id", chat_id)):
+            message = {"message_id": chat.next_message_id(), "chat": chat.to_json(), "date": int(time.time())}
+            self._deliver_user_message({**message, key: value})
+
+    def forget_chat(self, chat_id: int) -> None:
+        """Drop a chat so calls to it fail with "chat not found"."""
+        del self._chats[chat_id]
+
+    def _user(self, user_id: int) -> EmulatedUser:
+        return self._users.setdefault(user_id, EmulatedUser(user_id, f"User {user_id}"))
+
+    def _bot_status_update(self, chat: _Chat, *, old: str, new: str) -> dict[str, Any]:
+        """my_chat_member update Telegram sends when a user blocks or unblocks the bot."""
+        new_member: dict[str, Any] = {"status": new, "user": self.bot_user.to_json()}
+        if new == "kicked":
+            new_member["until_date"] = 0
+        return {
+            "chat": chat.to_json(),
+            "from": self._user(chat.id).to_json(),
+            "date": int(time.time()),
+            "old_chat_member": {"status": old, "user": self.bot_user.to_json()},
+            "new_chat_member": new_member,
+        }
+
+    # -- playing users -------------------------------------------------------------------------------------------
+
+    def user_sends(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        message_thread_id: int | None = None,
+        reply_to_message_id: int | None = None,
+    ) -> int:
+        """A user writes to the bot; a leading /command gets the bot_command entity CommandHandler needs."""
+        message = self._user_message(chat_id, user_id, message_thread_id, reply_to_message_id)
+        message["text"] = text
+        command = _BOT_COMMAND.match(text)
+        if command:
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command.group())}]
+        return self._deliver_user_message(message)
+
+    def user_sends_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        file_name: str,
+        content: bytes,
+        *,
+        caption: str | None = None,
+        mime_type: str = "text/plain",
+    ) -> int:
+        """A user sends a file; the bot can fetch it with getFile and download it."""
+        message = self._user_message(chat_id, user_id, None, None)
+        message["document"] = self._store_file(file_name, content, mime_type).document_json()
+        if caption:
+            message["caption"] = caption
+        return self._deliver_user_message(message)
+
+    def user_taps(self, chat_id: int, user_id: int, message_id: int, callback_data: str) -> str:
+        """A user taps an inline button of a bot message; returns the callback query id."""
+        message = self._sent.get((chat_id, message_id))
+        if message is None or message.deleted:
+            raise KeyError(f"no bot message {message_id} in chat {chat_id}")
+        if all(button.get("callback_data") != callback_data for button in message.buttons):
+            raise ValueError(f"message {message_id} has no button with callback_data {callback_data!r}")
+        query_id = str(4_000_000_000_000 + next(self._ids))
+        self._queries[query_id] = _CallbackQuery(created_at=self.now())
+        query = {
+            "id": query_id,
+            "from": self._user(user_id).to_json(),
+            "message": self._sent_json(message),
+            "chat_instance": str(abs(chat_id)),
+            "data": callback_data,
+        }
+        self._enqueue("callback_query", query)
+        return query_id
+
+    def callback_answer(self, query_id: str) -> dict[str, Any] | None:
+        """What the bot answered to a callback query (text, show_alert, url, cache_time), None if not yet."""
+        return self._queries[query_id].answer
+
+    def _user_message(self, chat_id: int, user_id: int, thread_id: int | None, reply_to: int | None) -> dict[str, Any]:
+        chat = self._chats[chat_id]
+        if chat.type == "private" and user_id != chat_id:
+            raise ValueError("in a private chat the user id is the chat id")
+        chat.members.add(user_id)
+        message: dict[str, Any] = {
+            "message_id": chat.next_message_id(),
+            "from": self._user(user_id).to_json(),
+            "chat": chat.to_json(),
+            "date": int(time.time()),
+        }
+        self._add_thread(message, chat, thread_id)
+        if reply_to is not None:
+            replied = self._message_json(chat_id, reply_to)
+            if replied is None:
+                raise KeyError(f"no message {reply_to} in chat {chat_id}")
+            message["reply_to_message"] = replied
+        return message
+
+    def _deliver_user_message(self, message: dict[str, Any]) -> int:
+        self._user_messages[(message["chat"]["id"], message["message_id"])] = message
+        self._enqueue("message", message)
+        return message["message_id"]
+
+    def _enqueue(self, kind: str, payload: dict[str, Any]) -> None:
+        """Queue an update; updates of a kind excluded by allowed_updates are dropped, as on Telegram."""
+        if self._allowed_updates is not None and kind not in self._allowed_updates:
+            return
+        self._updates.append({"update_id": next(self._update_ids), kind: payload})
+        self._updates_signal.fire()
+        self._changed.fire()
+
+    # -- reading what the bot did --------------------------------------------------------------------------------
+
+    def sent(self, chat_id: int | None = None) -> list[SentMessage]:
+        """Bot messages in send order (deleted ones included, flagged), optionally for one chat."""
+        return [message for message in self._sent.values() if chat_id is None or message.chat_id == chat_id]
+
+    def message(self, chat_id: int, message_id: int) -> SentMessage:
+        """One bot message by id; KeyError if the bot never sent it."""
+        return self._sent[(chat_id, message_id)]
+
+    async def wait_for_messages(self, chat_id: int, count: int, timeout: float = 5.0) -> list[SentMessage]:
+        """Wait until the bot has sent at least ``count`` messages to the chat; returns them all."""
+        await self.wait_until(lambda: len(self.sent(chat_id)) >= count, timeout)
+        return self.sent(chat_id)
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until predicate() holds, re-checking after every request and control action."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            await self._changed.wait(remaining)
+
+    def commands(
+        self, language_code: str | None = None, *, scope: dict[str, Any] | None = None
+    ) -> list[dict[str, str]]:
+        """Commands set for exactly this scope (default scope if None) and language, like getMyCommands."""
+        return list(self._commands.get(_commands_key(scope, language_code), []))
+
+    # -- fault injection -----------------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int,
+        description: str,
+        count: int = 1,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
+        """Answer the next ``count`` calls of ``method`` with this error instead of performing them."""
+        fault = _Fault(status, description, parameters, count)
+        self._faults.setdefault(method.lower(), deque()).append(fault)
+
+    def _take_fault(self, method: str) -> BotApiError | None:
+        faults = self._faults.get(method.lower())
+        if not faults:
+            return None
+        fault = faults[0]
+        fault.remaining -= 1
+        if fault.remaining <= 0:
+            faults.popleft()
+        return BotApiError(fault.status, fault.description, fault.parameters)
+
+    # -- HTTP ----------------------------------------------------------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        method = request.match_info["method"]
+        params: dict[str, Any] = {}
+        description: str | None = None
+        try:
+            if request.match_info["token"] != self.token:
+                raise BotApiError(401, "Unauthorized")
+            if method.lower() not in self._api:
+                raise BotApiError(404, "Not Found")
+            method, handler = self._api[method.lower()]
+            self.stats.requests[method] += 1
+            params = await _read_params(request)
+            fault = self._take_fault(method)
+            if fault is not None:
+                raise fault
+            if self.random_error_rate > 0 and self._rng.random() < self.random_error_rate:
+                # Telegram's front end answers 502 as an nginx HTML page, not JSON.
+                response = web.Response(status=502, text=_NGINX_502, content_type="text/html")
+                description = "Bad Gateway"
+            else:
+                response = web.json_response({"ok": True, "result": await handler(_Params(params))})
+        except BotApiError as error:
+            response = web.json_response(error.body(), status=error.status)
+            description = error.description
+        if response.status >= 400:
+            self.stats.errors[response.status] += 1
+        self.requests.append(RequestRecord(method, params, response.status, self.now(), description))
+        self._changed.fire()
+        return response
+
+    async def _handle_file(self, request: web.Request) -> web.Response:
+        file = next((f for f in self._files.values() if f.file_path == request.match_info["path"]), None)
+        if request.match_info["token"] != self.token or file is None:
+            return web.json_response(BotApiError(404, "Not Found").body(), status=404)
+        return web.Response(body=file.content, content_type="application/octet-stream")
+
+    # -- Bot API methods -----------------------------------------------------------------------------------------
+
+    async def _get_me(self, p: _Params) -> dict[str, Any]:
+        return {
+            **self.bot_user.to_json(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    async def _get_updates(self, p: _Params) -> list[dict[str, Any]]:
+        if self._webhook is not None:
+            raise BotApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        self._confirm_updates(p.integer("offset"))
+        self._set_allowed_updates(p)
+        limit = min(max(p.integer("limit") or 100, 1), 100)
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self._updates_signal.fire()  # an older long poll still waiting gets terminated below
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(p.integer("timeout") or 0, 0)
+        while not self._updates and not self._closing and loop.time() < deadline:
+            await self._updates_signal.wait(deadline - loop.time())
+            if generation != self._poll_generation:
+                raise BotApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                )
+        return self._updates[:limit]
+
+    def _confirm_updates(self, offset: int | None) -> None:
+        """offset confirms every update below it; a negative one keeps only the last -offset updates."""
+        if offset is None:
+            return
+        if offset < 0:
+            self._updates = self._updates[offset:]
+        else:
+            self._updates = [update for update in self._updates if update["update_id"] >= offset]
+
+    def _set_allowed_updates(self, p: _Params) -> None:
+        allowed = p.json("allowed_updates")
+        if allowed is not None:
+            self._allowed_updates = set(allowed) or None
+
+    async def _set_webhook(self, p: _Params) -> bool:
+        url = p.text("url") or ""
+        if p.flag("drop_pending_updates"):
+            self._updates.clear()
+        self._set_allowed_updates(p)
+        if not url:
+            await self._stop_webhook_task()
+            return True
+        # Telegram demands HTTPS on ports 443/80/88/8443; plain HTTP is allowed here for local receivers.
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        self._webhook = _Webhook(url, p.text("secret_token"), p.integer("max_connections") or 40)
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.create_task(self._deliver_webhook())
+        return True
+
+    async def _delete_webhook(self, p: _Params) -> bool:
+        if p.flag("drop_pending_updates"):
+            self._updates.clear()
+        await self._stop_webhook_task()
+        return True
+
+    async def _stop_webhook_task(self) -> None:
+        self._webhook = None
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _get_webhook_info(self, p: _Params) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        hook = self._webhook
+        if hook is not None:
+            info.update(url=hook.url, max_connections=hook.max_connections, ip_address="127.0.0.1")
+            if self._allowed_updates is not None:
+                info["allowed_updates"] = sorted(self._allowed_updates)
+            if hook.last_error_date is not None:
+                info.update(last_error_date=hook.last_error_date, last_error_message=hook.last_error_message)
+        return info
+
+    async def _deliver_webhook(self) -> None:
+        """POST queued updates to the webhook one at a time, in order, retrying failures."""
+        while (hook := self._webhook) is not None:
+            if not self._updates:
+                await self._updates_signal.wait(None)
+                continue
+            update = self._updates[0]
+            error = await self._post_update(hook, update)
+            if error is None:
+                if self._updates and self._updates[0] is update:
+                    self._updates.pop(0)
+                self._changed.fire()
+                continue
+            hook.last_error_date, hook.last_error_message = int(time.time()), error
+            self._changed.fire()
+            await asyncio.sleep(WEBHOOK_RETRY_DELAY / self.time_scale)
+
+    async def _post_update(self, hook: _Webhook, update: dict[str, Any]) -> str | None:
+        """Deliver one update; returns Telegram's last_error_message wording on failure."""
+        assert self._session is not None
+        headers = {"X-Telegram-Bot-Api-Secret-Token": hook.secret_token} if hook.secret_token else {}
+        try:
+            async with self._session.post(
+                hook.url, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=10)
+            ) as response:
+                if 200 <= response.status < 300:
+                    return None
+                return f"Wrong response from the webhook: {response.status} {response.reason}"
+        except aiohttp.ClientConnectorError:
+            return "Connection refused"
+        except TimeoutError:
+            return "Read timeout expired"
+        except aiohttp.ClientError as error:
+            return str(error)
+
+    async def _set_my_commands(self, p: _Params) -> bool:
+        commands = p.json("commands") or []
+        if not isinstance(commands, list):
+            raise _bad_request("can't parse commands JSON object")
+        if len(commands) > MAX_COMMANDS:
+            raise _bad_request("BOT_COMMANDS_TOO_MUCH")
+        for command in commands:
+            for key in ("command", "description"):
+                if not isinstance(command, dict) or not isinstance(command.get(key), str):
+                    raise _bad_request(f"can't parse BotCommand: Can't find field \"{key}\"")
+            if not _COMMAND_NAME.fullmatch(command["command"]):
+                raise _bad_request("BOT_COMMAND_INVALID")
+            if not command["description"].strip():
+                raise _bad_request("command description must be non-empty")
+        key = _commands_key(p.json("scope"), p.text("language_code"))
+        if commands:
+            self._commands[key] = [{"command": c["command"], "description": c["description"]} for c in commands]
+        else:
+            self._commands.pop(key, None)
+        return True
+
+    async def _get_my_commands(self, p: _Params) -> list[dict[str, str]]:
+        return self.commands(p.text("language_code"), scope=p.json("scope"))
+
+    async def _delete_my_commands(self, p: _Params) -> bool:
+        self._commands.pop(_commands_key(p.json("scope"), p.text("language_code")), None)
+        return True
+
+    async def _send_message(self, p: _Params) -> dict[str, Any]:
+        chat = self._target_chat(p, writing=True)
+        text, formatted = self._message_text(p)
+        return self._store(self._new_message(chat, p, text, formatted))
+
+    async def _send_document(self, p: _Params) -> dict[str, Any]:
+        chat = self._target_chat(p, writing=True)
+        source = self._document_source(p)
+        caption = p.text("caption")
+        formatted = self._format(caption or "", p.text("parse_mode"), p.json("caption_entities"))
+        if _utf16_len(formatted.text) > MAX_CAPTION_LENGTH:
+            raise _bad_request("message caption is too long")
+        message = self._new_message(chat, p, caption, formatted)
+        if isinstance(source, UploadedFile):
+            source = self._store_file(source.file_name, source.content, source.mime_type)
+        message.document = source
+        return self._store(message)
+
+    def _document_source(self, p: _Params) -> EmulatedFile | UploadedFile:
+        """The document parameter: a fresh upload, an attach:// reference or an existing file_id."""
+        value = p.raw.get("document")
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = p.raw.get(value.removeprefix("attach://"))
+        if isinstance(value, UploadedFile):
+            if not value.content:
+                raise _bad_request("file must be non-empty")
+            return value
+        if value is None:
+            raise _bad_request("there is no document in the request")
+        file = self._files.get(str(value))
+        if file is None:
+            raise _bad_request("wrong file identifier/HTTP URL specified")
+        return file
+
+    def _new_message(self, chat: _Chat, p: _Params, text: str | None, formatted: FormattedText) -> SentMessage:
+        """Validates the common send parameters, then applies flood control (rejected sends cost nothing)."""
+        markup = _parse_reply_markup(p.raw.get("reply_markup"))
+        reply_to = self._reply_target(p, chat)
+        thread_id = p.integer("message_thread_id")
+        preview = self._link_preview(p)
+        self._throttle(chat, paid=p.flag("allow_paid_broadcast"))
+        return SentMessage(
+            chat_id=chat.id,
+            message_id=chat.next_message_id(),
+            text=text,
+            parse_mode=p.text("parse_mode"),
+            plain_text=formatted.text,
+            entities=formatted.entities,
+            reply_markup=markup,
+            message_thread_id=thread_id,
+            reply_to_message_id=reply_to,
+            link_preview_options=preview,
+            document=None,
+            sent_at=self.now(),
+            date=int(time.time()),
+        )
+
+    def _store(self, message: SentMessage) -> dict[str, Any]:
+        self._sent[(message.chat_id, message.message_id)] = message
+        return self._sent_json(message)
+
+    async def _edit_message_text(self, p: _Params) -> dict[str, Any]:
+        return self._edit(p, new_text=True)
+
+    async def _edit_message_reply_markup(self, p: _Params) -> dict[str, Any]:
+        return self._edit(p, new_text=False)
+
+    def _edit(self, p: _Params, *, new_text: bool) -> dict[str, Any]:
+        chat = self._target_chat(p, writing=True)
+        key = (chat.id, p.integer("message_id") or 0)
+        message = self._sent.get(key)
+        if message is None or message.deleted:
+            if key in self._user_messages:
+                raise _bad_request("message can't be edited")
+            raise _bad_request("message to edit not found")
+        text, parse_mode = message.text, message.parse_mode
+        formatted = FormattedText(message.plain_text, message.entities)
+        if new_text:
+            if message.document is not None:
+                raise _bad_request("there is no text in the message to edit")
+            text, formatted = self._message_text(p)
+            parse_mode = p.text("parse_mode")
+        # Leaving reply_markup out of an edit removes the inline keyboard.
+        markup = _parse_reply_markup(p.raw.get("reply_markup"))
+        if (formatted.text, formatted.entities, markup) == (message.plain_text, message.entities, message.reply_markup):
+            raise _bad_request(_NOT_MODIFIED)
+        message.history.append(message.version())
+        message.text, message.parse_mode, message.reply_markup = text, parse_mode, markup
+        message.plain_text, message.entities = formatted.text, formatted.entities
+        if new_text:
+            message.link_preview_options = self._link_preview(p)
+        message.edited_at, message.edit_date = self.now(), int(time.time())
+        return self._sent_json(message)
+
+    async def _delete_message(self, p: _Params) -> bool:
+        chat = self._target_chat(p, writing=True)
+        key = (chat.id, p.integer("message_id") or 0)
+        message = self._sent.get(key)
+        if message is not None and not message.deleted:
+            message.deleted = True
+        elif self._user_messages.pop(key, None) is None:
+            raise _bad_request("message to delete not found")
+        return True
+
+    async def _answer_callback_query(self, p: _Params) -> bool:
+        query = self._queries.get(p.text("callback_query_id") or "")
+        if query is None or query.answer is not None or self.now() - query.created_at > CALLBACK_QUERY_TTL:
+            raise _bad_request("query is too old and response timeout expired or query ID is invalid")
+        query.answer = {
+            "text": p.text("text"),
+            "show_alert": p.flag("show_alert"),
+            "url": p.text("url"),
+            "cache_time": p.integer("cache_time") or 0,
+        }
+        return True
+
+    async def _send_chat_action(self, p: _Params) -> bool:
+        self._target_chat(p, writing=True)
+        if p.text("action") not in _CHAT_ACTIONS:
+            raise _bad_request("wrong parameter action in request")
+        return True
+
+    async def _get_file(self, p: _Params) -> dict[str, Any]:
+        file = self._files.get(p.text("file_id") or "")
+        if file is None:
+            raise _bad_request("invalid file_id")
+        if len(file.content) > MAX_DOWNLOAD_BYTES:
+            raise _bad_request("file is too big")
+        return {
+            "file_id": file.file_id,
+            "file_unique_id": file.file_unique_id,
+            "file_size": len(file.content),
+            "file_path": file.file_path,
+        }
+
+    async def _get_chat(self, p: _Params) -> dict[str, Any]:
+        chat = self._target_chat(p, writing=False)
+        gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription", "gifts_from_channels")
+        return {
+            **chat.to_json(),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": dict.fromkeys(gifts, False),
+        }
+
+    async def _get_chat_member(self, p: _Params) -> dict[str, Any]:
+        chat = self._target_chat(p, writing=False)
+        user_id = p.integer("user_id")
+        user = self._users.get(user_id) if user_id is not None else None
+        if user is None or (chat.type == "private" and user.id not in (chat.id, self.bot_user.id)):
+            raise _bad_request("user not found")
+        return self._member_json(chat, user)
+
+    async def _get_chat_administrators(self, p: _Params) -> list[dict[str, Any]]:
+        chat = self._target_chat(p, writing=False)
+        if chat.type == "private":
+            raise _bad_request("there are no administrators in the private chat")
+        ids = sorted(chat.admins | ({chat.creator} if chat.creator is not None else set()))
+        return [self._member_json(chat, self._users[user_id]) for user_id in ids]
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+
+    def _target_chat(self, p: _Params, *, writing: bool) -> _Chat:
+        """Resolve chat_id and fail like Telegram for unknown, kicked, blocked, deactivated or migrated chats."""
+        ref = p.raw.get("chat_id")
+        if ref is None or ref == "":
+            raise _bad_request("chat_id is empty")
+        chat = self._lookup_chat(ref)
+        if chat is None:
+            raise _bad_request("chat not found")
+        if chat.blocked == "kicked":
+            raise BotApiError(403, f"Forbidden: bot was kicked from the {chat.type} chat")
+        if not writing:
+            return chat
+        if chat.migrated_to is not None:
+            raise BotApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": chat.migrated_to},
+            )
+        if chat.blocked == "blocked":
+            raise BotApiError(403, "Forbidden: bot was blocked by the user")
+        if chat.blocked == "deactivated":
+            raise BotApiError(403, "Forbidden: user is deactivated")
+        return chat
+
+    def _lookup_chat(self, ref: Any) -> _Chat | None:
+        if isinstance(ref, str) and ref.startswith("@"):
+            name = ref[1:].lower()
+            return next(
+                (c for c in self._chats.values() if c.type != "private" and (c.username or "").lower() == name),
+                None,
+            )
+        try:
+            return self._chats.get(int(ref))
+        except (TypeError, ValueError):
+            return None
+
+    def _format(self, text: str, parse_mode: str | None, entities: Any) -> FormattedText:
+        """Entity parsing then trimming, as Telegram does before any length check."""
+        mode = (parse_mode or "").lower()
+        if mode == "html":
+            formatted = parse_html(text, strict=self.strict_html)
+        elif mode in ("", "markdown", "markdownv2"):  # Markdown is accepted unvalidated: the bot uses HTML
+            formatted = FormattedText(text, entities if mode == "" and isinstance(entities, list) else [])
+        else:
+            raise _bad_request("unsupported parse_mode")
+        return _trimmed(formatted)
+
+    def _message_text(self, p: _Params) -> tuple[str, FormattedText]:
+        text = p.text("text") or ""
+        formatted = self._format(text, p.text("parse_mode"), p.json("entities"))
+        if not formatted.text:
+            raise _bad_request("message text is empty")
+        if _utf16_len(formatted.text) > MAX_TEXT_LENGTH:
+            raise _bad_request("message is too long")
+        return text, formatted
+
+    def _reply_target(self, p: _Params, chat: _Chat) -> int | None:
+        """reply_parameters (or legacy reply_to_message_id) must name an existing message."""
+        params = p.json("reply_parameters")
+        if isinstance(params, dict):
+            message_id, allow_missing = params.get("message_id"), bool(params.get("allow_sending_without_reply"))
+        else:
+            message_id, allow_missing = p.integer("reply_to_message_id"), p.flag("allow_sending_without_reply")
+        if message_id is None:
+            return None
+        if self._message_json(chat.id, int(message_id)) is None:
+            if allow_missing:
+                return None
+            raise _bad_request("message to be replied not found")
+        return int(message_id)
+
+    def _link_preview(self, p: _Params) -> dict[str, Any] | None:
+        options = p.json("link_preview_options")
+        if options is None and p.flag("disable_web_page_preview"):
+            options = {"is_disabled": True}
+        return options
+
+    def _throttle(self, chat: _Chat, *, paid: bool) -> None:
+        """Flood control: 429 with retry_after in whole emulator seconds, rounded up."""
+        limits = self.rate_limits
+        if limits is None:
+            return
+        overall = (
+            (("paid",), limits.paid_per_second, limits.paid_per_second)
+            if paid
+            else (("global",), limits.global_per_second, limits.global_per_second)
+        )
+        if chat.type == "private":
+            per_chat = (("chat", chat.id), limits.private_per_second, float(limits.private_burst))
+        else:
+            per_chat = (("chat", chat.id), limits.group_per_minute / 60, limits.group_per_minute)
+        wait = self._limiter.acquire([overall, per_chat], self.now())
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait - _EPSILON))
+            raise BotApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
+
+    def _store_file(self, file_name: str, content: bytes, mime_type: str) -> EmulatedFile:
+        number = next(self._ids)
+        file = EmulatedFile(
+            file_id=f"BQACAgIAAxkBAAI{number:08d}",
+            file_unique_id=f"AgAD{number:06d}",
+            file_name=file_name,
+            mime_type=mime_type,
+            content=content,
+            file_path=f"documents/file_{number}{PurePosixPath(file_name).suffix}",
+        )
+        self._files[file.file_id] = file
+        return file
+
+    def _add_thread(self, message: dict[str, Any], chat: _Chat, thread_id: int | None) -> None:
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            if chat.is_forum:
+                message["is_topic_message"] = True
+
+    def _sent_json(self, message: SentMessage, *, with_reply: bool = True) -> dict[str, Any]:
+        """Bot API Message for a bot message in its current state."""
+        chat = self._chats[message.chat_id]
+        out: dict[str, Any] = {
+            "message_id": message.message_id,
+            "from": self.bot_user.to_json(),
+            "chat": chat.to_json(),
+            "date": message.date,
+        }
+        self._add_thread(out, chat, message.message_thread_id)
+        if with_reply and message.reply_to_message_id is not None:
+            replied = self._message_json(chat.id, message.reply_to_message_id)
+            if replied is not None:
+                out["reply_to_message"] = replied
+        if message.edit_date is not None:
+            out["edit_date"] = message.edit_date
+        prefix = "caption_" if message.document is not None else ""
+        if message.document is not None:
+            out["document"] = message.document.document_json()
+        if message.plain_text:
+            out["caption" if prefix else "text"] = message.plain_text
+        if message.entities:
+            out[f"{prefix}entities"] = message.entities
+        if message.buttons:
+            out["reply_markup"] = message.reply_markup
+        return out
+
+    def _message_json(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """Any live message (bot's or user's) as Telegram embeds it in reply_to_message."""
+        sent = self._sent.get((chat_id, message_id))
+        if sent is not None and not sent.deleted:
+            return self._sent_json(sent, with_reply=False)
+        message = self._user_messages.get((chat_id, message_id))
+        if message is None:
+            return None
+        return {key: value for key, value in message.items() if key != "reply_to_message"}
+
+    def _member_json(self, chat: _Chat, user: EmulatedUser) -> dict[str, Any]:
+        """Bot API ChatMember: creator, administrator, member or left."""
+        base: dict[str, Any] = {"user": user.to_json()}
+        if chat.type == "private":
+            return {**base, "status": "member"}
+        if user.id == chat.creator:
+            return {**base, "status": "creator", "is_anonymous": False}
+        if user.id not in chat.admins:
+            return {**base, "status": "member" if user.id in chat.members else "left"}
+        rights = (
+            "can_manage_chat",
+            "can_delete_messages",
+            "can_manage_video_chats",
+            "can_restrict_members",
+            "can_change_info",
+            "can_invite_users",
+            "can_pin_messages",
+        )
+        no_rights = ("can_be_edited", "is_anonymous", "can_promote_members", "can_post_stories")
+        return {
+            **base,
+            "status": "administrator",
+            **dict.fromkeys(rights, True),
+            **dict.fromkeys((*no_rights, "can_edit_stories", "can_delete_stories"), False),
+            **({"can_manage_topics": True} if chat.is_forum else {}),
+        }
+
+
+def _commands_key(scope: dict[str, Any] | None, language_code: str | None) -> tuple[str, str]:
+    """Commands are stored per (scope, language); no fallback between them, as with getMyCommands."""
+    return json.dumps(scope or {"type": "default"}, sort_keys=True), language_code or ""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running in a background thread
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class EmulatorThread:
+    """Runs an emulator on its own event loop in a daemon thread, for bots in other threads or processes."""
+
+    def __init__(self, emu: BotApiEmulator | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.emu = emu or BotApiEmulator()
+        self._host, self._port = host, port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, name="bot-api-emulator", daemon=True)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        """The emulator's base URL."""
+        return self.emu.url
+
+    def start(self) -> Self:
+        """Start the thread and wait until the server listens."""
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def call(self, fn: Callable[..., _T | Awaitable[_T]], *args: Any, **kwargs: Any) -> _T:
+        """Run a control method (sync or async) on the emulator's loop and return its result."""
+
+        async def run() -> _T:
+            result = fn(*args, **kwargs)
+            return await result if inspect.isawaitable(result) else result
+
+        if self._loop is None:
+            raise RuntimeError("emulator thread is not started")
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
+
+    def stop(self) -> None:
+        """Stop the server and the thread."""
+        if self._loop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        loop = self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self.emu.start(self._host, self._port))
+        except BaseException as error:  # handed to start() in the caller's thread
+            self._error = error
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        loop.run_forever()
+        loop.run_until_complete(self.emu.stop())
+        loop.close()
