@@ -1,15 +1,15 @@
-"""Queries about papers: export rows, counts."""
+"""Queries about papers: export rows, counts, what a chat gets next."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import exists, func
 from sqlmodel import Session, select
 
-from storage.models import DigestPaper, Paper
+from storage.models import Delivery, DigestPaper, Paper
 
 EXPORT_KEYS = ("id", "category", "category_inferred", "title_en", "title_zh", "authors", "affiliations",
                "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "minor", "digest_ids")
@@ -42,3 +42,30 @@ def export_rows(session: Session, *, batch: int = 1000) -> Iterator[dict[str, An
 def count_papers(session: Session) -> int:
     """How many papers the store holds."""
     return session.exec(select(func.count()).select_from(Paper)).one()
+
+
+def pick_unseen_papers(*, session: Session, chat_id: int, categories: Sequence[str], limit: int) -> list[Paper]:
+    """The chat's next papers: never sent to it, newest digest first, highlights and main entries leading."""
+    if not categories or limit <= 0:
+        return []
+    delivered = select(Delivery.id).where(Delivery.chat_id == chat_id, Delivery.paper_id == Paper.id)
+    return list(session.exec(
+        select(Paper)
+        .where(Paper.category.in_(list(categories)), ~exists(delivered))
+        .order_by(Paper.rank_date.desc(), Paper.rank_digest_id.desc(), Paper.highlight.desc(), Paper.minor,
+                  Paper.id)
+        .limit(limit)
+    ).all())
+
+
+def get_paper(*, session: Session, paper_id: int) -> Paper | None:
+    """One paper, e.g. the one behind a ⭐ button; None if it is not stored."""
+    return session.get(Paper, paper_id)
+
+
+def papers_by_ids(*, session: Session, paper_ids: Sequence[int]) -> list[Paper]:
+    """The stored papers among these ids, in the order asked for."""
+    if not paper_ids:
+        return []
+    found = {paper.id: paper for paper in session.exec(select(Paper).where(Paper.id.in_(list(paper_ids))))}
+    return [found[paper_id] for paper_id in paper_ids if paper_id in found]

@@ -1,0 +1,278 @@
+"""Queries about chats: subscription settings, when each chat is due, and claiming due chats for delivery."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import delete, exists, func, update
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
+
+from storage.deliveries import insert_ignoring_duplicates
+from storage.models import Chat, Delivery, Favourite, Language
+
+ALL_CATEGORIES: tuple[str, ...] = ("LG", "CV", "CL", "AS", "RO")
+_UI_LANGUAGES = (Language.ZH.value, Language.EN.value)
+_MIGRATED_KIND = "supergroup"
+_SETTINGS = ("language", "ui_language", "categories", "digest_time", "timezone", "active", "next_due_at",
+             "last_digest_on")
+_DIGEST_TIME = re.compile(r"(\d{1,2}):(\d{2})")
+_MAX_TIMEZONE_CHARS = 64
+
+
+def _checked_digest_time(digest_time: str) -> str:
+    """The time as the store keeps it ("9:05" → "09:05"), or a ValueError a user can act on."""
+    match = _DIGEST_TIME.fullmatch(digest_time.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"{digest_time!r} is not a time of day: use HH:MM from 00:00 to 23:59, e.g. 09:00")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def _checked_timezone(timezone: str) -> str:
+    """The zone name if the tz database knows it, else a ValueError a user can act on."""
+    name = timezone.strip()
+    if len(name) > _MAX_TIMEZONE_CHARS or not _is_zone(name):
+        raise ValueError(f"unknown time zone {timezone!r}: use a tz database name such as Asia/Shanghai "
+                         "or Europe/London")
+    return name
+
+
+def _is_zone(name: str) -> bool:
+    """Whether the tz database has this zone; "America" is a folder of zones (OSError), "" a bad key."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def next_delivery_after(*, after: datetime, digest_time: str, timezone: str) -> datetime:
+    """First instant strictly after `after` when the chat's wall clock shows its digest time, in UTC."""
+    if after.utcoffset() is None:
+        raise ValueError("next_delivery_after needs an aware datetime")
+    hour, minute = map(int, _checked_digest_time(digest_time).split(":"))
+    zone = ZoneInfo(_checked_timezone(timezone))
+    today = after.astimezone(zone).date()
+    # Yesterday and the day after tomorrow cover clocks that fall back across midnight or skip a whole day.
+    candidates = (_local_instant(today + timedelta(days=shift), time(hour, minute), zone) for shift in range(-1, 3))
+    return min(candidate for candidate in candidates if candidate > after)
+
+
+def _local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    """When the clock in `zone` shows `wall` on `day`: the first occurrence, or the end of a DST gap."""
+    naive = datetime.combine(day, wall)
+    first = naive.replace(tzinfo=zone).astimezone(UTC)  # fold=0 picks the first of two occurrences
+    if _wall_clock(first, zone) == naive:
+        return first
+    # The time was skipped: the jump happens between the readings with the old and the new offset.
+    low, high = sorted((first, naive.replace(tzinfo=zone, fold=1).astimezone(UTC)))
+    while high - low > timedelta(seconds=1):
+        middle = (low + (high - low) / 2).replace(microsecond=0)
+        if _wall_clock(middle, zone) >= naive:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _wall_clock(instant: datetime, zone: ZoneInfo) -> datetime:
+    """What a clock in `zone` reads at `instant`."""
+    return instant.astimezone(zone).replace(tzinfo=None)
+
+
+def _next_due(*, now: datetime, digest_time: str, timezone: str, last_digest_on: date | None) -> datetime:
+    """The next due time after now, skipping a local day that already had its digest: one digest a day."""
+    due = next_delivery_after(after=now, digest_time=digest_time, timezone=timezone)
+    if last_digest_on is not None and _local_date(due, timezone) <= last_digest_on:
+        due = next_delivery_after(after=due, digest_time=digest_time, timezone=timezone)
+    return due
+
+
+def _local_date(instant: datetime, timezone: str) -> date:
+    """The calendar date in `timezone` at `instant`."""
+    return instant.astimezone(ZoneInfo(timezone)).date()
+
+
+def get_chat(*, session: Session, chat_id: int) -> Chat | None:
+    """The chat's row, or None if it never subscribed."""
+    return session.get(Chat, chat_id)
+
+
+def _require_chat(session: Session, chat_id: int) -> Chat:
+    """The chat's row; a setting for a chat that never subscribed is a caller's bug."""
+    chat = session.get(Chat, chat_id)
+    if chat is None:
+        raise LookupError(f"chat {chat_id} is not subscribed")
+    return chat
+
+
+def ensure_chat(*, session: Session, chat_id: int, kind: str, title: str | None, ui_language: str,
+                digest_time: str, timezone: str, now: datetime) -> tuple[Chat, bool]:
+    """Subscribe a chat with default settings, or return it as it is (title refreshed); True if created."""
+    if ui_language not in _UI_LANGUAGES:
+        raise ValueError(f"unknown interface language {ui_language!r}: choose zh or en")
+    digest_time, timezone = _checked_digest_time(digest_time), _checked_timezone(timezone)
+    row = {"id": chat_id, "kind": kind, "title": title, "language": Language.BOTH.value, "ui_language": ui_language,
+           "categories": ",".join(ALL_CATEGORIES), "digest_time": digest_time, "timezone": timezone,
+           "active": True, "next_due_at": next_delivery_after(after=now, digest_time=digest_time, timezone=timezone),
+           "created_at": now}
+    # Insert-or-ignore: a /start and a "bot added to group" update may race to create the same chat.
+    created = insert_ignoring_duplicates(session=session, model=Chat, rows=[row]) == 1
+    chat = session.get(Chat, chat_id, populate_existing=True)
+    if not created and title is not None and chat.title != title:
+        chat.title = title
+        session.flush()
+    return chat, created
+
+
+def set_active(*, session: Session, chat_id: int, active: bool, now: datetime) -> Chat:
+    """Pause or resume; resuming starts from the next due time, without catching up the paused days."""
+    chat = _require_chat(session, chat_id)
+    if active and not chat.active:
+        chat.next_due_at = _next_due(now=now, digest_time=chat.digest_time, timezone=chat.timezone,
+                                     last_digest_on=chat.last_digest_on)
+    chat.active = active
+    session.flush()
+    return chat
+
+
+def _checked_category(category: str) -> str:
+    """The category code in upper case, or a ValueError naming it."""
+    code = category.strip().upper()
+    if code not in ALL_CATEGORIES:
+        raise ValueError(f"unknown category {category!r}: choose from {', '.join(ALL_CATEGORIES)}")
+    return code
+
+
+def _stored_categories(codes: set[str]) -> str:
+    """Codes as the store keeps them: in ALL_CATEGORIES order, at least one."""
+    if not codes:
+        raise ValueError("choose at least one category")
+    return ",".join(code for code in ALL_CATEGORIES if code in codes)
+
+
+def set_categories(*, session: Session, chat_id: int, categories: Sequence[str]) -> Chat:
+    """Replace the chat's categories with a validated, non-empty set."""
+    stored = _stored_categories({_checked_category(category) for category in categories})
+    chat = _require_chat(session, chat_id)
+    chat.categories = stored
+    session.flush()
+    return chat
+
+
+def toggle_category(*, session: Session, chat_id: int, category: str) -> Chat:
+    """Add or remove one category; the last one cannot be removed."""
+    code = _checked_category(category)
+    chat = _require_chat(session, chat_id)
+    codes = set(chat_categories(chat)) ^ {code}
+    if not codes:
+        raise ValueError(f"{code} is the only category left: choose another one before removing it")
+    chat.categories = _stored_categories(codes)
+    session.flush()
+    return chat
+
+
+def set_schedule(*, session: Session, chat_id: int, digest_time: str, timezone: str, now: datetime) -> Chat:
+    """Change when the digest arrives; the next due time follows at once."""
+    digest_time, timezone = _checked_digest_time(digest_time), _checked_timezone(timezone)
+    chat = _require_chat(session, chat_id)
+    chat.digest_time, chat.timezone = digest_time, timezone
+    chat.next_due_at = _next_due(now=now, digest_time=chat.digest_time, timezone=chat.timezone,
+                                 last_digest_on=chat.last_digest_on)
+    session.flush()
+    return chat
+
+
+def set_language(*, session: Session, chat_id: int, language: str) -> Chat:
+    """Choose the card language; picking one side also switches the interface to it."""
+    choice = language.strip().lower()
+    if choice not in {item.value for item in Language}:
+        raise ValueError(f"unknown language {language!r}: choose zh, en or both")
+    chat = _require_chat(session, chat_id)
+    chat.language = choice
+    if choice in _UI_LANGUAGES:
+        chat.ui_language = choice
+    session.flush()
+    return chat
+
+
+def chat_categories(chat: Chat) -> list[str]:
+    """The chat's category codes as a list."""
+    return [code for code in chat.categories.split(",") if code]
+
+
+def claim_due_chats(*, session: Session, now: datetime, limit: int = 100) -> list[Chat]:
+    """Take the chats due by now, each once: a conditional update moves its due time, so no one else takes it."""
+    due = session.exec(
+        select(Chat).where(Chat.active, Chat.next_due_at <= now).order_by(Chat.next_due_at, Chat.id).limit(limit)
+    ).all()
+    claimed = []
+    for chat in due:
+        last_digest_on = _local_date(chat.next_due_at, chat.timezone)
+        next_due_at = _next_due(now=now, digest_time=chat.digest_time, timezone=chat.timezone,
+                                last_digest_on=last_digest_on)
+        result = session.exec(
+            update(Chat)
+            .where(Chat.id == chat.id, Chat.active, Chat.next_due_at == chat.next_due_at)
+            .values(next_due_at=next_due_at, last_digest_on=last_digest_on)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            # The row already holds these values: record them without marking the chat for another UPDATE.
+            set_committed_value(chat, "next_due_at", next_due_at)
+            set_committed_value(chat, "last_digest_on", last_digest_on)
+            claimed.append(chat)
+    return claimed
+
+
+def active_chat_ids(*, session: Session) -> list[int]:
+    """Every subscribed, unpaused chat, for broadcasts."""
+    return list(session.exec(select(Chat.id).where(Chat.active).order_by(Chat.id)).all())
+
+
+def mark_inactive(*, session: Session, chat_id: int) -> None:
+    """Stop serving a chat that blocked the bot or vanished; a missing chat is left as it is."""
+    session.exec(update(Chat).where(Chat.id == chat_id).values(active=False)
+                 .execution_options(synchronize_session="evaluate"))
+
+
+def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> Chat:
+    """A group became a supergroup: its settings, favourites and history move to the new id."""
+    old = session.get(Chat, old_chat_id)
+    new = session.get(Chat, new_chat_id)
+    if old is None:
+        if new is None:
+            raise LookupError(f"chat {old_chat_id} is not subscribed")
+        return new  # migrated already
+    settings = {name: getattr(old, name) for name in _SETTINGS}
+    if new is None:
+        new = Chat(id=new_chat_id, kind=_MIGRATED_KIND, title=old.title, created_at=old.created_at, **settings)
+        session.add(new)
+    else:
+        for name, value in settings.items():
+            setattr(new, name, value)
+    session.flush()
+    for model in (Delivery, Favourite):
+        _move_rows(session, model, old_chat_id, new_chat_id)
+    session.delete(old)
+    session.flush()
+    return new
+
+
+def _move_rows(session: Session, model: type[Delivery] | type[Favourite], old_chat_id: int,
+               new_chat_id: int) -> None:
+    """Give the new chat the old chat's rows of one table, skipping papers it already has, and drop the rest."""
+    other = aliased(model)
+    already = exists().where(other.chat_id == new_chat_id, other.paper_id == model.paper_id)
+    session.exec(update(model).where(model.chat_id == old_chat_id, ~already).values(chat_id=new_chat_id)
+                 .execution_options(synchronize_session=False))
+    session.exec(delete(model).where(model.chat_id == old_chat_id).execution_options(synchronize_session=False))
+
+
+def count_active_chats(*, session: Session) -> int:
+    """How many chats are subscribed and unpaused."""
+    return session.exec(select(func.count()).select_from(Chat).where(Chat.active)).one()
