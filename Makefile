@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test bench messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.ingest
+
+# Refresh the message catalogs from the source (then translate the new zh entries).
+messages: $(VENV)/.installed-test
+	$(BIN)/pybabel extract --no-location --omit-header --sort-output -o bot/locales/messages.pot bot handlers
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i bot/locales/messages.pot -d bot/locales -D messages
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
@@ -10,9 +11,12 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from telegram import Update
+
 from bot.config import Settings, SettingsError, load_settings
 from storage.db import open_store, session_scope
-from storage.ingest import SAMPLE_DIGESTS_DIR, Ingestor, IngestReport
+from storage.ingest import Ingestor, IngestReport
 from storage.papers import export_rows
 
 
@@ -33,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--date", type=_iso_date, help="the digests' date, YYYY-MM-DD (default: today)")
     export = commands.add_parser("export", help="write every stored paper as JSON lines")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
-    demo = commands.add_parser("demo", help="ingest the bundled sample digests into a fresh SQLite store")
+    commands.add_parser("run", help="run the bot (long polling)")
+    demo = commands.add_parser("demo", help="offline demo: sample digests, the real bot and a local Telegram emulator")
     demo.add_argument("--database", type=Path, default=Path("data/demo.db"), help="SQLite file (recreated)")
     return parser
 
@@ -84,22 +89,47 @@ def run_export(settings: Settings, output: Path | None) -> int:
 
 
 def run_demo(database: Path) -> int:
-    """Offline demo: the bundled samples into a fresh SQLite file, then what was stored."""
-    database.unlink(missing_ok=True)
-    engine = open_store(f"sqlite:///{database}")
-    samples = sorted(str(path) for path in SAMPLE_DIGESTS_DIR.glob("*.txt"))
-    for report in Ingestor(engine).ingest_sources(samples):
-        print(describe(report))
-    with session_scope(engine) as session:
-        rows = list(export_rows(session))
-    print(f"\n{len(rows)} papers stored in {database}:")
-    for row in rows:
-        tag = row["category"] or "--"
-        mark = "~" if row["category_inferred"] else " "
-        title = row["title_en"] or row["title_zh"] or (row["abstract_en"] or row["summary_zh"] or "")[:70]
-        print(f"  [{tag}]{mark} {title}")
-    print("\n~ marks a category inferred from the text")
+    """Offline demo: the bundled samples, the real bot and a scripted subscriber against the local emulator."""
+    from bot.demo import play
+
+    asyncio.run(play(database))
     return 0
+
+
+def run_bot(settings: Settings) -> int:
+    """Long polling until interrupted; the scheduler tick runs inside."""
+    from bot.app import build_application
+
+    settings.require_token()
+    engine = open_store(settings.database_url)
+    application = build_application(settings, engine)
+    logging.getLogger(__name__).info("bot: starting long polling (database %s)",
+                                     make_url(settings.database_url).render_as_string(hide_password=True))
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+class RedactToken(logging.Filter):
+    """Keep the bot token out of every log line, whatever library writes it."""
+
+    def __init__(self, token: str | None) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token and self.token in record.getMessage():
+            record.msg, record.args = record.getMessage().replace(self.token, "<token>"), None
+        return True
+
+
+def configure_logging(settings: Settings, level: str | None = None) -> None:
+    """One format for every logger; noisy libraries quieter; the token redacted everywhere."""
+    logging.basicConfig(level=level or settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactToken(token))
+    for noisy in ("httpx", "alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,13 +140,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(settings, level="WARNING" if args.command == "demo" else None)
     if args.command == "ingest":
         return run_ingest(settings, args.sources, args.date)
     if args.command == "export":
         return run_export(settings, args.output)
+    if args.command == "run":
+        try:
+            return run_bot(settings)
+        except SettingsError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     return run_demo(args.database)
 
 

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         """Refuse a timezone the tz database does not know, at start rather than at delivery."""
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as error:
             raise ValueError(f"unknown timezone {value!r} (use Area/City, e.g. Asia/Shanghai)") from error
         return value
 

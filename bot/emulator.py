@@ -889,6 +889,7 @@ class BotApiEmulator:
         self._faults: dict[str, deque[_Fault]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
+        self.last_update_id = 0  # the newest update queued for the bot
         self._ids = itertools.count(1)
         self._allowed_updates: set[str] | None = None
         self._poll_generation = 0
@@ -1127,12 +1128,16 @@ class BotApiEmulator:
             message["caption"] = caption
         return self._deliver_user_message(message)
 
-    def user_taps(self, chat_id: int, user_id: int, message_id: int, callback_data: str) -> str:
-        """A user taps an inline button of a bot message; returns the callback query id."""
+    def user_taps(self, chat_id: int, user_id: int, message_id: int, callback_data: str, *,
+                  forged: bool = False) -> str:
+        """A user taps an inline button of a bot message; returns the callback query id.
+
+        ``forged=True`` sends callback data the message never offered, as a modified client can.
+        """
         message = self._sent.get((chat_id, message_id))
         if message is None or message.deleted:
             raise KeyError(f"no bot message {message_id} in chat {chat_id}")
-        if all(button.get("callback_data") != callback_data for button in message.buttons):
+        if not forged and all(button.get("callback_data") != callback_data for button in message.buttons):
             raise ValueError(f"message {message_id} has no button with callback_data {callback_data!r}")
         query_id = str(4_000_000_000_000 + next(self._ids))
         self._queries[query_id] = _CallbackQuery(created_at=self.now())
@@ -1178,7 +1183,8 @@ class BotApiEmulator:
         """Queue an update; updates of a kind excluded by allowed_updates are dropped, as on Telegram."""
         if self._allowed_updates is not None and kind not in self._allowed_updates:
             return
-        self._updates.append({"update_id": next(self._update_ids), kind: payload})
+        self.last_update_id = next(self._update_ids)
+        self._updates.append({"update_id": self.last_update_id, kind: payload})
         self._updates_signal.fire()
         self._changed.fire()
 

@@ -302,13 +302,16 @@ def test_malformed_setting_stops_with_one_line(tmp_path: Path, variable: str, va
     assert not store.exists()
 
 
-def test_demo_stores_the_46_sample_papers(tmp_path: Path) -> None:
-    """The offline demo reports every sample paper it stored."""
+def test_demo_plays_a_subscriber_against_the_local_emulator(tmp_path: Path) -> None:
+    """The offline demo stores every sample paper and shows /start, /categories, /today and a saved star."""
     database = tmp_path / "demo.db"
     run = run_cli("demo", "--database", str(database), database_url=f"sqlite:///{tmp_path}/unused.db")
     assert run.code == 0, run.err
-    assert f"{sum(SAMPLE_COUNTS)} papers stored in {database}:" in run.lines
-    assert sum(1 for line in run.lines if line.startswith("  [")) == sum(SAMPLE_COUNTS)
+    assert f"Ingested {sum(SAMPLE_COUNTS)} papers from 5 sample digests into {database}." in run.lines
+    for step in ("👤 Lin: /start", "👤 Lin: /categories", "👤 Lin: /today", "👤 Lin: /favorites"):
+        assert step in run.lines
+    assert any(line.strip().startswith("[⭐ 1]") for line in run.lines), "a digest with star buttons"
+    assert any(line.strip().startswith("[✅ 1]") for line in run.lines), "the tapped star shows as saved"
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""Building the python-telegram-bot Application: settings, store, handlers, command menu, scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine
+from telegram import BotCommand
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.config import Settings
+from bot.i18n import SUPPORTED, translator
+from bot.scheduler import schedule_ticks
+from bot.services import SERVICES_KEY, Services, system_clock
+
+MENU = ("today", "categories", "time", "lang", "favorites", "settings", "subscribe", "unsubscribe", "help")
+
+
+def command_menu(language: str) -> list[BotCommand]:
+    """The commands shown in Telegram's menu, described in one interface language."""
+    t = translator(language)
+    descriptions = {
+        "today": t.gettext("Papers you have not seen, now"),
+        "categories": t.gettext("Choose fields: LG CV CL AS RO"),
+        "time": t.gettext("Daily delivery time and timezone"),
+        "lang": t.gettext("Card language: zh, en or both"),
+        "favorites": t.gettext("Your saved papers"),
+        "settings": t.gettext("This chat's settings"),
+        "subscribe": t.gettext("Resume the daily digest"),
+        "unsubscribe": t.gettext("Pause the daily digest"),
+        "help": t.gettext("What this bot does"),
+    }
+    return [BotCommand(name, descriptions[name]) for name in MENU]
+
+
+async def _register_menu(application: Application) -> None:  # type: ignore[type-arg]
+    """setMyCommands once per interface language (English is the default for everyone else)."""
+    for language in SUPPORTED:
+        await application.bot.set_my_commands(command_menu(language),
+                                              language_code=None if language == "en" else language)
+    services = application.bot_data[SERVICES_KEY]
+    services.bot_username = application.bot.username
+
+
+def build_application(settings: Settings, engine: Engine, *, clock: Callable[[], datetime] = system_clock,
+                      with_scheduler: bool = True) -> Application:  # type: ignore[type-arg]
+    """The whole bot, ready for polling or a webhook."""
+    from handlers import register  # the app builder is the one place bot/ reaches into handlers/
+
+    application = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_file_url)
+        .post_init(_register_menu)
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = Services(settings=settings, engine=engine, clock=clock)
+    register(application)
+    if with_scheduler:
+        schedule_ticks(application)
+    return application

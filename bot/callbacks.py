@@ -1,0 +1,57 @@
+"""Callback data for inline buttons: compact to encode, strict to decode, so forged data is refused."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+MAX_CALLBACK_BYTES = 64  # Telegram refuses longer callback_data
+
+
+class Action(StrEnum):
+    """What a button does; the prefix is what travels in callback_data."""
+
+    FAVOURITE = "f"  # toggle a paper's star under a digest card
+    CATEGORY = "c"  # toggle a category in the /categories keyboard
+    FAVOURITES_PAGE = "p"  # show a page of /favorites
+    UNFAVOURITE = "u"  # remove a paper from the /favorites list, staying on that page
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """A decoded button press."""
+
+    action: Action
+    value: str
+    page: int = 0
+
+
+_PATTERNS: dict[Action, re.Pattern[str]] = {
+    Action.FAVOURITE: re.compile(r"f:(\d{1,12})"),
+    Action.CATEGORY: re.compile(r"c:(LG|CV|CL|AS|RO)"),
+    Action.FAVOURITES_PAGE: re.compile(r"p:(\d{1,6})"),
+    Action.UNFAVOURITE: re.compile(r"u:(\d{1,12}):(\d{1,6})"),
+}
+
+
+def encode(action: Action, value: str | int, page: int | None = None) -> str:
+    """callback_data for a button; always well under Telegram's 64 bytes."""
+    data = f"{action.value}:{value}" if page is None else f"{action.value}:{value}:{page}"
+    if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data too long: {data!r}")
+    return data
+
+
+def decode(data: str | None) -> Callback | None:
+    """The button press, or None for anything this bot did not make (forged, stale format, garbage)."""
+    if not data:
+        return None
+    action = next((a for a in Action if data.startswith(f"{a.value}:")), None)
+    if action is None:
+        return None
+    match = _PATTERNS[action].fullmatch(data)
+    if match is None:
+        return None
+    page = int(match.group(2)) if action is Action.UNFAVOURITE else 0
+    return Callback(action=action, value=match.group(1), page=page)

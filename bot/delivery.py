@@ -1,0 +1,161 @@
+"""Sending a chat its digest: pick unseen papers, render, send within Telegram's rules, record what went out.
+
+The scheduled tick, /today and /post_now all call ``deliver_digest``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.cards import render_digest, star_keyboard
+from bot.i18n import translator
+from bot.services import Services
+from storage.chats import chat_categories, get_chat, mark_inactive, migrate_chat
+from storage.deliveries import record_deliveries
+from storage.favourites import favourite_ids
+from storage.models import DeliveryKind
+from storage.papers import pick_unseen_papers
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 4
+BACKOFF_SECONDS = 0.5
+MAX_RETRY_AFTER_SECONDS = 60.0
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class DeliveryStatus(StrEnum):
+    """How one chat's digest ended."""
+
+    SENT = "sent"
+    NOTHING_NEW = "nothing_new"
+    UNREACHABLE = "unreachable"  # blocked, kicked, deactivated or gone: the chat was marked inactive
+    FAILED = "failed"  # Telegram kept failing; nothing was recorded for the unsent part
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    """What happened to one chat's digest."""
+
+    chat_id: int
+    status: DeliveryStatus
+    papers: int = 0
+    messages: int = 0
+
+
+class ChatUnreachable(Exception):
+    """Telegram says the bot can no longer write to this chat."""
+
+
+def seconds(value: float | timedelta) -> float:
+    """PTB reports retry_after as seconds or as a timedelta depending on its settings."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def local_day(now: datetime, timezone: str) -> datetime:
+    """The chat's local time, for the digest's header date."""
+    return now.astimezone(ZoneInfo(timezone))
+
+
+async def send_html(bot: Bot, chat_id: int, text: str, *, reply_markup: InlineKeyboardMarkup | None = None,
+                    message_thread_id: int | None = None) -> Message:
+    """Send one HTML message, waiting out 429s and retrying network errors with backoff and jitter.
+
+    BadRequest (malformed message, chat not found), Forbidden and ChatMigrated are not retried here: they need
+    a decision by the caller.
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup,
+                                          link_preview_options=NO_PREVIEW, message_thread_id=message_thread_id)
+        except RetryAfter as error:
+            wait = seconds(error.retry_after)
+            if attempt == MAX_ATTEMPTS or wait > MAX_RETRY_AFTER_SECONDS:
+                raise
+            log.info("chat=%s 429, waiting %.1fs", chat_id, wait)
+            await asyncio.sleep(wait)
+        except BadRequest:
+            raise
+        except (TimedOut, NetworkError) as error:
+            if attempt == MAX_ATTEMPTS:
+                raise
+            delay = BACKOFF_SECONDS * 2 ** (attempt - 1) * (0.5 + random.random())
+            log.info("chat=%s network error (%s), retry in %.2fs", chat_id, error, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def is_gone(error: BadRequest) -> bool:
+    """Telegram's wording for a chat the bot can never reach again."""
+    message = error.message.lower()
+    return "chat not found" in message or "user not found" in message or "group chat was deactivated" in message
+
+
+async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: DeliveryKind) -> DeliveryOutcome:
+    """Pick the chat's next unseen papers, send them as cards, and record each message's papers once sent."""
+    now = services.clock()
+    chat = await services.db(lambda session: get_chat(session=session, chat_id=chat_id))
+    if chat is None:
+        return DeliveryOutcome(chat_id, DeliveryStatus.UNREACHABLE)
+    limit = services.settings.digest_size
+    categories = chat_categories(chat)
+    papers = await services.db(lambda session: pick_unseen_papers(
+        session=session, chat_id=chat.id, categories=categories, limit=limit))
+    if not papers:
+        return DeliveryOutcome(chat_id, DeliveryStatus.NOTHING_NEW)
+    messages = render_digest(papers, language=chat.language, t=translator(chat.ui_language),
+                             day=local_day(now, chat.timezone).date())
+    target, sent_papers, sent_messages = chat.id, 0, 0
+    for message in messages:
+        ids = list(message.paper_ids)
+        saved = await services.db(lambda session, ids=ids, target=target: favourite_ids(
+            session=session, chat_id=target, paper_ids=ids))
+        try:
+            target, sent = await _send_to_chat(bot, services, target, message.text,
+                                               star_keyboard(message, saved=saved))
+        except ChatUnreachable:
+            return DeliveryOutcome(chat_id, DeliveryStatus.UNREACHABLE, sent_papers, sent_messages)
+        except BadRequest as error:
+            log.error("chat=%s papers=%s rejected by Telegram: %s", target, ids, error.message)
+            continue
+        except (RetryAfter, NetworkError) as error:
+            log.warning("chat=%s papers=%s not sent after retries: %s", target, ids, error)
+            return DeliveryOutcome(chat_id, DeliveryStatus.FAILED, sent_papers, sent_messages)
+        await services.db(lambda session, target=target, ids=ids, sent=sent: record_deliveries(
+            session=session, chat_id=target, paper_ids=ids, kind=kind.value, message_id=sent.message_id, now=now))
+        sent_papers += len(ids)
+        sent_messages += 1
+        log.info("chat=%s papers=%s kind=%s sent", target, ids, kind.value)
+    status = DeliveryStatus.SENT if sent_messages else DeliveryStatus.FAILED
+    return DeliveryOutcome(chat_id, status, sent_papers, sent_messages)
+
+
+async def _send_to_chat(bot: Bot, services: Services, target: int, text: str,
+                        markup: InlineKeyboardMarkup) -> tuple[int, Message]:
+    """Send, following a group's migration to a supergroup and retiring chats Telegram says are gone."""
+    try:
+        return target, await send_html(bot, target, text, reply_markup=markup)
+    except ChatMigrated as error:
+        new_id = error.new_chat_id
+        await services.db(lambda session: migrate_chat(session=session, old_chat_id=target, new_chat_id=new_id))
+        log.info("chat=%s migrated to %s", target, new_id)
+        return await _send_to_chat(bot, services, new_id, text, markup)
+    except Forbidden as error:
+        await services.db(lambda session: mark_inactive(session=session, chat_id=target))
+        log.info("chat=%s unreachable (%s), marked inactive", target, error.message)
+        raise ChatUnreachable from error
+    except BadRequest as error:
+        if not is_gone(error):
+            raise
+        await services.db(lambda session: mark_inactive(session=session, chat_id=target))
+        log.info("chat=%s gone (%s), marked inactive", target, error.message)
+        raise ChatUnreachable from error

@@ -1,0 +1,143 @@
+"""Pure formatters for command replies: settings, categories keyboard, favourites pages, stats, ingest reports."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import Action, encode
+from bot.i18n import Translator
+from storage.chats import ALL_CATEGORIES, chat_categories
+from storage.ingest import IngestReport
+from storage.models import Chat, Paper
+
+FAVOURITES_PAGE_SIZE = 5
+CATEGORY_NAMES = {
+    "LG": ("机器学习", "Machine learning"),
+    "CV": ("计算机视觉", "Computer vision"),
+    "CL": ("计算与语言", "Computation & language"),
+    "AS": ("音频与语音", "Audio & speech"),
+    "RO": ("机器人", "Robotics"),
+}
+
+
+def category_label(code: str) -> str:
+    """'CV · 计算机视觉 · Computer vision': both names, whatever the interface language."""
+    chinese, english = CATEGORY_NAMES[code]
+    return f"{code} · {chinese} · {english}"
+
+
+def categories_keyboard(chosen: Sequence[str]) -> InlineKeyboardMarkup:
+    """One toggle per category, marked when chosen."""
+    rows = [[InlineKeyboardButton(f"{'✅' if code in chosen else '▫️'} {category_label(code)}",
+                                  callback_data=encode(Action.CATEGORY, code))] for code in ALL_CATEGORIES]
+    return InlineKeyboardMarkup(rows)
+
+
+def categories_text(chosen: Sequence[str], t: Translator) -> str:
+    """The text above the categories keyboard."""
+    names = ", ".join(chosen)
+    return t.gettext("Tap a field to follow or drop it. Following: {names}").format(names=html.escape(names))
+
+
+def language_name(language: str, t: Translator) -> str:
+    """How a card language reads in the interface."""
+    return {"zh": t.gettext("Chinese"), "en": t.gettext("English"), "both": t.gettext("Chinese and English")}[language]
+
+
+def format_local(moment: datetime | None, timezone: str, t: Translator) -> str:
+    """A due time in the chat's zone: the date as the locale writes it, then HH:MM."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{t.format_date(local.date())} {local:%H:%M}"
+
+
+def settings_text(chat: Chat, t: Translator) -> str:
+    """All of a chat's settings in one message."""
+    state = t.gettext("active") if chat.active else t.gettext("paused (/subscribe to resume)")
+    lines = [
+        t.gettext("<b>Settings of this chat</b>"),
+        t.gettext("Daily digest: {state}").format(state=state),
+        t.gettext("Fields: {fields}").format(fields=", ".join(category_label(c) for c in chat_categories(chat))),
+        t.gettext("Time: {time} ({zone})").format(time=chat.digest_time, zone=html.escape(chat.timezone)),
+        t.gettext("Card language: {language}").format(language=language_name(chat.language, t)),
+    ]
+    if chat.active:
+        lines.append(t.gettext("Next digest: {when}").format(when=format_local(chat.next_due_at, chat.timezone, t)))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class FavouritesPage:
+    """One page of /favorites: its text and buttons."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None
+
+
+def favourites_page(papers: Sequence[Paper], *, total: int, page: int, t: Translator) -> FavouritesPage:
+    """Saved papers, newest first, each with a remove button, and page navigation."""
+    if total == 0:
+        return FavouritesPage(t.gettext("No favourites yet. Tap ⭐ under a paper to save it."), None)
+    pages = -(-total // FAVOURITES_PAGE_SIZE)
+    header = t.ngettext("<b>{count} saved paper</b>", "<b>{count} saved papers</b>", total).format(count=total)
+    lines = [header + f" · {page + 1}/{pages}"]
+    removes = []
+    for number, paper in enumerate(papers, start=page * FAVOURITES_PAGE_SIZE + 1):
+        title = paper.title_en or paper.title_zh or (paper.abstract_en or paper.summary_zh or "")[:80]
+        tag = paper.category or "--"
+        link = f' <a href="{html.escape(paper.url, quote=True)}">🔗</a>' if paper.url else ""
+        lines.append(f"{number}. <b>[{tag}]</b> {html.escape(title)}{link}")
+        removes.append(InlineKeyboardButton(f"❌ {number}", callback_data=encode(Action.UNFAVOURITE, paper.id, page)))
+    navigation = []
+    if page > 0:
+        navigation.append(InlineKeyboardButton("◀", callback_data=encode(Action.FAVOURITES_PAGE, page - 1)))
+    if page + 1 < pages:
+        navigation.append(InlineKeyboardButton("▶", callback_data=encode(Action.FAVOURITES_PAGE, page + 1)))
+    rows = [removes] + ([navigation] if navigation else [])
+    return FavouritesPage("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """The numbers /stats shows."""
+
+    subscribers: int
+    papers: int
+    deliveries_today: int
+    chats_served_today: int
+    favourites: int
+
+
+def stats_text(stats: StoreStats, t: Translator) -> str:
+    """The /stats reply."""
+    return "\n".join([
+        t.gettext("<b>Statistics</b>"),
+        t.ngettext("Subscribers: {count} active chat", "Subscribers: {count} active chats",
+                   stats.subscribers).format(count=stats.subscribers),
+        t.gettext("Papers in store: {count}").format(count=stats.papers),
+        t.ngettext("Delivered today: {count} paper to {chats} chats",
+                   "Delivered today: {count} papers to {chats} chats",
+                   stats.deliveries_today).format(count=stats.deliveries_today, chats=stats.chats_served_today),
+        t.gettext("Favourites: {count}").format(count=stats.favourites),
+    ])
+
+
+def ingest_text(report: IngestReport, t: Translator) -> str:
+    """The /ingest reply, mirroring the CLI's line."""
+    source = html.escape(report.source)
+    if report.error:
+        return t.gettext("Could not ingest {source}: {error}").format(source=source, error=html.escape(report.error))
+    if report.already_ingested:
+        return t.gettext("{source} was ingested before; nothing changed.").format(source=source)
+    text = t.gettext("{source}: {found} papers found, {new} new, {merged} merged.").format(
+        source=source, found=report.found, new=report.new, merged=report.merged)
+    if report.problems:
+        text += "\n" + "\n".join(f"⚠️ {html.escape(problem)}" for problem in report.problems[:10])
+    return text

@@ -1,0 +1,91 @@
+"""What every handler needs: the chat's language, replies in HTML, and the one place permissions are checked."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.ext import ContextTypes
+
+from bot.delivery import NO_PREVIEW
+from bot.i18n import Translator, translator, ui_language_for
+from bot.services import Services, services_of
+from storage.chats import get_chat
+from storage.models import Chat
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
+    """The stored chat this update came from, if it subscribed once."""
+    chat_id = update.effective_chat.id
+    return await services_of(context).db(lambda session: get_chat(session=session, chat_id=chat_id))
+
+
+def language_of(update: Update, chat: Chat | None) -> Translator:
+    """The chat's interface language, else the user's Telegram language."""
+    if chat is not None:
+        return translator(chat.ui_language)
+    user = update.effective_user
+    return translator(ui_language_for(user.language_code if user else None))
+
+
+async def reply(update: Update, text: str, **kwargs: Any) -> None:
+    """Answer in the same chat (and forum topic) with HTML and no link previews."""
+    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
+                                              do_quote=False, **kwargs)
+
+
+async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE, services: Services) -> bool:
+    """In private chats anyone; in groups only group administrators and the bot's admins."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat.type == ChatType.PRIVATE or services.is_bot_admin(user.id if user else None):
+        return True
+    if user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+def group_admins_only(handler: Handler) -> Handler:
+    """Refuse settings changes from group members who are not administrators; nothing changes."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if await may_change_settings(update, context, services_of(context)):
+            await handler(update, context)
+            return
+        t = language_of(update, await load_chat(update, context))
+        refusal = t.gettext("Only group administrators can change this chat's settings.")
+        if update.callback_query:
+            await update.callback_query.answer(refusal, show_alert=True)
+        else:
+            await reply(update, refusal)
+
+    return guarded
+
+
+def bot_admins_only(handler: Handler) -> Handler:
+    """Admin commands: anyone not in ADMIN_IDS gets a polite refusal and nothing happens."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if services_of(context).is_bot_admin(user.id if user else None):
+            await handler(update, context)
+            return
+        t = language_of(update, await load_chat(update, context))
+        await reply(update, t.gettext("Sorry, only the bot's administrators can do that."))
+
+    return guarded
+
+
+async def require_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
+    """The chat's settings, or a hint to /start first when it never subscribed."""
+    chat = await load_chat(update, context)
+    if chat is None:
+        await reply(update, language_of(update, None).gettext("Send /start first to subscribe this chat."))
+    return chat

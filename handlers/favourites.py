@@ -1,0 +1,117 @@
+"""Favourites: the ⭐ under each card, and /favorites with paging and removal."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.callbacks import Action, decode
+from bot.i18n import Translator
+from bot.services import services_of
+from bot.views import FAVOURITES_PAGE_SIZE, FavouritesPage, favourites_page
+from handlers.common import language_of, load_chat, reply, require_chat
+from storage.favourites import favourite_ids, list_favourites, remove_favourite, toggle_favourite
+
+_NUMBER = re.compile(r"(\d+)\s*$")
+
+
+async def toggle_star(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Save or unsave the paper under this card, then redraw the stars of that message in place."""
+    query = update.callback_query
+    callback = decode(query.data)
+    chat = await load_chat(update, context)
+    t = language_of(update, chat)
+    if callback is None or chat is None:
+        await query.answer(t.gettext("This button is no longer valid."), show_alert=True)
+        return
+    services, paper_id = services_of(context), int(callback.value)
+    now = services.clock()
+    try:
+        saved = await services.db(lambda session: toggle_favourite(
+            session=session, chat_id=chat.id, paper_id=paper_id, now=now))
+    except LookupError:
+        await query.answer(t.gettext("This paper is no longer available."), show_alert=True)
+        return
+    # Answer first: Telegram shows a spinner on the button until the query is answered.
+    await query.answer(t.gettext("Saved to favourites ⭐") if saved else t.gettext("Removed from favourites"))
+    markup = query.message.reply_markup if query.message else None
+    if markup is None:
+        return
+    ids = [int(d.value) for d in (decode(b.callback_data) for row in markup.inline_keyboard for b in row)
+           if d is not None and d.action is Action.FAVOURITE]
+    stars = await services.db(lambda session: favourite_ids(session=session, chat_id=chat.id, paper_ids=ids))
+    try:
+        await query.edit_message_reply_markup(_restarred(markup, stars))
+    except BadRequest as error:  # two quick taps can leave the markup as it already is
+        if "not modified" not in error.message:
+            raise
+
+
+def _restarred(markup: InlineKeyboardMarkup, saved: set[int]) -> InlineKeyboardMarkup:
+    """The same buttons with each star showing whether its paper is saved now."""
+    rows = []
+    for row in markup.inline_keyboard:
+        buttons = []
+        for button in row:
+            callback = decode(button.callback_data if isinstance(button.callback_data, str) else None)
+            if callback is None or callback.action is not Action.FAVOURITE:
+                buttons.append(button)
+                continue
+            number = _NUMBER.search(button.text)
+            label = number.group(1) if number else "?"
+            mark = "✅" if int(callback.value) in saved else "⭐"
+            buttons.append(InlineKeyboardButton(f"{mark} {label}", callback_data=button.callback_data))
+        rows.append(buttons)
+    return InlineKeyboardMarkup(rows)
+
+
+async def list_saved(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/favorites: the first page of saved papers, newest first."""
+    chat = await require_chat(update, context)
+    if chat is None:
+        return
+    page = await _page(context, chat.id, 0, language_of(update, chat))
+    await reply(update, page.text, reply_markup=page.keyboard)
+
+
+async def favourites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Page buttons and ❌ buttons of the /favorites message."""
+    query = update.callback_query
+    callback = decode(query.data)
+    chat = await load_chat(update, context)
+    t = language_of(update, chat)
+    if callback is None or chat is None:
+        await query.answer(t.gettext("This button is no longer valid."), show_alert=True)
+        return
+    services = services_of(context)
+    if callback.action is Action.UNFAVOURITE:
+        paper_id = int(callback.value)
+        removed = await services.db(lambda session: remove_favourite(
+            session=session, chat_id=chat.id, paper_id=paper_id))
+        await query.answer(t.gettext("Removed from favourites") if removed else t.gettext("Already removed."))
+        page_number = callback.page
+    else:
+        await query.answer()
+        page_number = int(callback.value)
+    page = await _page(context, chat.id, page_number, t)
+    try:
+        await query.edit_message_text(page.text, parse_mode="HTML", reply_markup=page.keyboard,
+                                      disable_web_page_preview=True)
+    except BadRequest as error:
+        if "not modified" not in error.message:
+            raise
+
+
+async def _page(context: ContextTypes.DEFAULT_TYPE, chat_id: int, page: int, t: Translator) -> FavouritesPage:
+    """Load and render one page; a page past the end (after removals) falls back to the last one."""
+    services = services_of(context)
+    papers, total = await services.db(lambda session: list_favourites(
+        session=session, chat_id=chat_id, offset=page * FAVOURITES_PAGE_SIZE, limit=FAVOURITES_PAGE_SIZE))
+    if not papers and total and page > 0:
+        last = (total - 1) // FAVOURITES_PAGE_SIZE
+        return await _page(context, chat_id, last, t)
+    return favourites_page(papers, total=total, page=page, t=t)
+

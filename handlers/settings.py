@@ -1,0 +1,132 @@
+"""A chat's settings: /categories (keyboard or arguments), /time, /lang and /settings."""
+
+from __future__ import annotations
+
+import html
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.callbacks import decode
+from bot.config import parse_hhmm
+from bot.services import services_of
+from bot.views import categories_keyboard, categories_text, format_local, language_name, settings_text
+from handlers.common import group_admins_only, language_of, load_chat, reply, require_chat
+from storage.chats import (
+    ALL_CATEGORIES,
+    chat_categories,
+    set_categories,
+    set_language,
+    set_schedule,
+    toggle_category,
+)
+
+LANGUAGES = ("zh", "en", "both")
+
+
+@group_admins_only
+async def choose_categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the categories keyboard, or set the categories given as arguments."""
+    chat = await require_chat(update, context)
+    if chat is None:
+        return
+    t = language_of(update, chat)
+    if not context.args:
+        chosen = chat_categories(chat)
+        await reply(update, categories_text(chosen, t), reply_markup=categories_keyboard(chosen))
+        return
+    codes = [arg.upper() for arg in context.args]
+    unknown = [code for code in codes if code not in ALL_CATEGORIES]
+    if unknown:
+        await reply(update, t.gettext("Unknown field {codes}. Choose from {choices}, e.g. /categories CV CL.").format(
+            codes=html.escape(", ".join(unknown)[:100]), choices=", ".join(ALL_CATEGORIES)))
+        return
+    chat = await services_of(context).db(lambda session: set_categories(
+        session=session, chat_id=chat.id, categories=codes))
+    await reply(update, t.gettext("Following: {codes}").format(codes=", ".join(chat_categories(chat))))
+
+
+@group_admins_only
+async def toggle_category_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A tap on the categories keyboard: toggle that field and redraw the same message."""
+    query = update.callback_query
+    callback = decode(query.data)
+    chat = await load_chat(update, context)
+    t = language_of(update, chat)
+    if chat is None or callback is None:
+        await query.answer(t.gettext("This button is no longer valid."), show_alert=True)
+        return
+    try:
+        chat = await services_of(context).db(lambda session: toggle_category(
+            session=session, chat_id=chat.id, category=callback.value))
+    except ValueError:
+        await query.answer(t.gettext("Keep at least one field."), show_alert=True)
+        return
+    chosen = chat_categories(chat)
+    await query.answer(t.gettext("Following: {codes}").format(codes=", ".join(chosen)))
+    try:
+        await query.edit_message_text(categories_text(chosen, t), parse_mode="HTML",
+                                      reply_markup=categories_keyboard(chosen))
+    except BadRequest as error:  # a double tap can make the edit identical to what is shown
+        if "not modified" not in error.message:
+            raise
+
+
+@group_admins_only
+async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/time HH:MM [Area/City]: when the daily digest comes, in the chat's timezone."""
+    chat = await require_chat(update, context)
+    if chat is None:
+        return
+    t = language_of(update, chat)
+    usage = t.gettext("Usage: /time HH:MM [Area/City], e.g. /time 08:30 Europe/Berlin")
+    args = context.args or []
+    if not 1 <= len(args) <= 2:
+        await reply(update, usage)
+        return
+    try:
+        parse_hhmm(args[0])
+    except ValueError:
+        await reply(update, t.gettext("{value} is not a time of day (00:00–23:59).").format(
+            value=html.escape(args[0][:20])) + "\n" + usage)
+        return
+    zone = args[1] if len(args) == 2 else chat.timezone
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # 'America' is a folder of the tz database
+        await reply(update, t.gettext("Unknown timezone {zone}. Use Area/City, e.g. Asia/Shanghai.").format(
+            zone=html.escape(zone[:60])))
+        return
+    services = services_of(context)
+    now, digest_time = services.clock(), f"{parse_hhmm(args[0]):%H:%M}"
+    chat = await services.db(lambda session: set_schedule(
+        session=session, chat_id=chat.id, digest_time=digest_time, timezone=zone, now=now))
+    await reply(update, t.gettext("Daily digest at {time} ({zone}). Next: {when}").format(
+        time=chat.digest_time, zone=chat.timezone, when=format_local(chat.next_due_at, chat.timezone, t)))
+
+
+@group_admins_only
+async def set_card_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/lang zh|en|both: the cards' language, and the interface language for zh or en."""
+    chat = await require_chat(update, context)
+    if chat is None:
+        return
+    t = language_of(update, chat)
+    args = context.args or []
+    if len(args) != 1 or args[0].lower() not in LANGUAGES:
+        await reply(update, t.gettext("Usage: /lang zh, /lang en or /lang both"))
+        return
+    language = args[0].lower()
+    chat = await services_of(context).db(lambda session: set_language(
+        session=session, chat_id=chat.id, language=language))
+    t = language_of(update, chat)
+    await reply(update, t.gettext("Cards now in {language}.").format(language=language_name(chat.language, t)))
+
+
+async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Everything about this chat in one message; anyone may read it."""
+    chat = await require_chat(update, context)
+    if chat is not None:
+        await reply(update, settings_text(chat, language_of(update, chat)))
