@@ -27,6 +27,7 @@ _WEIBO_HEADER = re.compile(
     r"\[(?P<tag>[A-Za-z]{2}(?:\.[A-Za-z]{2})?)\]\s*(?P<post>\*?)\s*(?P<title>[^\s*].*?)\s*(?P<end>\*?)$"
 )
 _BLOG_HEADER = re.compile(r"^(?P<num>\d{1,3})\s*[、.．]\s*(?P<title>[^\s\[].*?)\s*$")
+_TRAILING_YEAR = re.compile(r"[;,]?\s*\d{4}\.?$")
 _BLOG_BYLINE = re.compile(r"^By\s+(?P<authors>\S.*?)\.?\s*$", re.IGNORECASE)
 _MINOR_SECTION = re.compile(r"^另外.{0,6}值得关注的论文\s*[::]?\s*$")
 _AFFILIATION = re.compile(r"^\[(?P<body>[^\[\]]{2,})\]$")
@@ -39,9 +40,11 @@ _NOISE = re.compile(
     re.IGNORECASE,
 )
 _HEADER_START = frozenset("0123456789*[")
-_AUTHOR_TOKEN = re.compile(
-    r"^(?:[A-ZÀ-ÖØ-Þ][\w'’\-.]*|[a-z]{1,3}|van|von|der|den|del|della|de|da|di|du|la|le|dos|bin)$"
-)
+_INVISIBLE = str.maketrans({"\u00a0": " ", "\u3000": " ", "\u200b": None, "\u200c": None, "\u200d": None,
+                            "\u2060": None, "\ufeff": None})
+_AUTHOR_TOKEN = r"(?:[A-ZÀ-ÖØ-Þ][\w'’\-.]*|[a-z]{1,3}|van|von|der|den|del|della|de|da|di|du|la|le|dos|bin)"
+_AUTHOR_NAME = re.compile(rf"{_AUTHOR_TOKEN}(?:\s+{_AUTHOR_TOKEN}){{0,5}}\Z")
+_NAME_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+|\s*&\s*")
 _ET_AL = re.compile(r"(?:,?\s*(?:and\s+)?et\s+al\.?|…|\.\.\.)\s*$")
 _PROJECT_PAGE = re.compile(r"\s*\|\s*(?:Project page|Code|Paper|Blog|Demo)\s*$", re.IGNORECASE)
 _TWO_TITLES = re.compile(r"\s+and\s+(?=[A-Z][\w\-]*:\s)")
@@ -112,12 +115,10 @@ def has_cjk(text: str) -> bool:
     return _CJK_CHAR.search(text) is not None
 
 
-def normalise_text(text: str) -> str:
-    """Fold the invisible differences between copies of one digest: newlines, BOM, NBSP, zero-width."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-    text = re.sub(r"[\u200b\u200c\u200d\u2060\ufeff]", "", text)
-    text = text.replace("\u00a0", " ").replace("\u3000", " ") if "\u00a0" in text or "\u3000" in text else text
-    return "\n".join(line.strip() for line in text.split("\n"))
+def normalise_lines(text: str) -> list[str]:
+    """Fold the invisible differences between copies of one digest (newlines, BOM, NBSP, zero-width); strip lines."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_INVISIBLE)
+    return [line.strip() for line in text.split("\n")]
 
 
 def split_zh_en(paragraph: str) -> tuple[str, str]:
@@ -154,26 +155,23 @@ def parse_authors(line: str) -> tuple[str, ...] | None:
     """Read an author line ("J Ren, S Rajbhandari…", "Greg Yang, Edward J. Hu et al."), or None if it is not one."""
     if len(line) > 600 or line.count(" ") > 4 * line.count(",") + 8 or has_cjk(line) or _URL.search(line):
         return None  # prose: far more words than comma-separated names
-    truncated = _ET_AL.search(line) is not None
-    body = _ET_AL.sub("", line).strip().rstrip(".")
+    cut = _ET_AL.search(line)
+    body = (line[: cut.start()] if cut else line).strip().rstrip(".")
     if not body:
         return None
     names: list[str] = []
-    for raw in re.split(r"\s*,\s*|\s+and\s+|\s*&\s*", body):
+    for raw in _NAME_SEPARATOR.split(body):
         name = raw.strip()
-        if name.lower().startswith("and "):
+        if name[:4].lower() == "and ":
             name = name[4:].strip()
         if not name:
             continue
-        tokens = name.split()
-        if len(tokens) > 6 or not all(_AUTHOR_TOKEN.match(t) for t in tokens):
-            return None
-        if not any(t[0].isupper() for t in tokens):
+        if _AUTHOR_NAME.match(name) is None or not any(t[0].isupper() for t in name.split()):
             return None
         names.append(name)
-    if not names or (len(names) == 1 and len(names[0].split()) == 1 and not truncated):
+    if not names or (len(names) == 1 and " " not in names[0] and not cut):
         return None
-    if truncated:
+    if cut:
         names.append(ET_AL)
     return tuple(names)
 
@@ -211,15 +209,16 @@ def detect_shape(lines: list[str]) -> DigestShape | None:
     """Tell the family from its markers; None when nothing in the text looks like a digest."""
     weibo = sum(1 for line in lines if _weibo_header(line))
     translated = sum(1 for line in lines if line[:10].lower() == "translated" and _TRANSLATED_BY.match(line))
-    blog = sum(1 for i, line in enumerate(lines)
-               if line[:1].isdigit() and _BLOG_HEADER.match(line) and _has_byline_next(lines, i))
+    numbered = [i for i, line in enumerate(lines) if line[:1].isdigit() and _BLOG_HEADER.match(line)]
+    # A blog count can only win when it could exceed the others; checking bylines is the costly part.
+    blog = 0 if len(numbered) <= max(weibo, translated) else sum(1 for i in numbered if _has_byline_next(lines, i))
     best = max((weibo, DigestShape.WEIBO), (translated, DigestShape.TRANSLATED), (blog, DigestShape.BLOG))
     return best[1] if best[0] > 0 else None
 
 
 def parse_digest(text: str) -> ParsedDigest:
     """Read any known digest shape; raises DigestFormatError when no entry is recognisable."""
-    lines = normalise_text(text).split("\n")
+    lines = normalise_lines(text)
     shape = detect_shape(lines)
     if shape is None:
         raise DigestFormatError("parser: no recognisable paper entry (expected '1、[LG] Title', "
@@ -384,14 +383,14 @@ def _parse_blog(lines: list[str]) -> tuple[list[_Draft], list[str]]:
     for index, line in enumerate(lines):
         if not line:
             continue
-        reference = _REFERENCE_ENTRY.match(line)
-        if _REFERENCE_HEADER.match(line) or reference:
+        reference = _REFERENCE_ENTRY.match(line) if line[0] == "[" else None
+        if reference or (len(line) < 20 and _REFERENCE_HEADER.match(line)):
             in_references, group = True, []
             if reference and reference.group("authors"):
-                authors = parse_authors(re.sub(r"[;,]?\s*\d{4}\.?$", "", reference.group("authors")))
+                authors = parse_authors(_TRAILING_YEAR.sub("", reference.group("authors")))
                 references[_title_key(reference.group("title"))] = authors or ()
             continue
-        header = _BLOG_HEADER.match(line)
+        header = _BLOG_HEADER.match(line) if line[0].isdigit() else None
         if header and _has_byline_next(lines, index):
             in_references = False
             title = _PROJECT_PAGE.sub("", header.group("title"))
