@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import ContextTypes
 
+from bot.callbacks import Callback, decode
 from bot.delivery import NO_PREVIEW
 from bot.i18n import Translator, translator, ui_language_for
 from bot.services import Services, services_of
@@ -81,6 +83,27 @@ def bot_admins_only(handler: Handler) -> Handler:
         await reply(update, t.gettext("Sorry, only the bot's administrators can do that."))
 
     return guarded
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonPress:
+    """A decoded tap on one of our buttons, in a chat we know."""
+
+    callback: Callback
+    chat: Chat
+    t: Translator
+
+
+async def read_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ButtonPress | None:
+    """Decode a tap; forged or stale data, or a chat that never subscribed, gets an alert and None."""
+    query = update.callback_query
+    callback = decode(query.data)
+    chat = await load_chat(update, context)
+    t = language_of(update, chat)
+    if callback is None or chat is None:
+        await query.answer(t.gettext("This button is no longer valid."), show_alert=True)
+        return None
+    return ButtonPress(callback, chat, t)
 
 
 async def require_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:

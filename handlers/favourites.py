@@ -12,7 +12,7 @@ from bot.callbacks import Action, decode
 from bot.i18n import Translator
 from bot.services import services_of
 from bot.views import FAVOURITES_PAGE_SIZE, FavouritesPage, favourites_page
-from handlers.common import language_of, load_chat, reply, require_chat
+from handlers.common import language_of, read_button, reply, require_chat
 from storage.favourites import favourite_ids, list_favourites, remove_favourite, toggle_favourite
 
 _NUMBER = re.compile(r"(\d+)\s*$")
@@ -20,14 +20,11 @@ _NUMBER = re.compile(r"(\d+)\s*$")
 
 async def toggle_star(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Save or unsave the paper under this card, then redraw the stars of that message in place."""
-    query = update.callback_query
-    callback = decode(query.data)
-    chat = await load_chat(update, context)
-    t = language_of(update, chat)
-    if callback is None or chat is None:
-        await query.answer(t.gettext("This button is no longer valid."), show_alert=True)
+    press = await read_button(update, context)
+    if press is None:
         return
-    services, paper_id = services_of(context), int(callback.value)
+    query, chat, t = update.callback_query, press.chat, press.t
+    services, paper_id = services_of(context), int(press.callback.value)
     now = services.clock()
     try:
         saved = await services.db(lambda session: toggle_favourite(
@@ -79,13 +76,10 @@ async def list_saved(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def favourites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Page buttons and ❌ buttons of the /favorites message."""
-    query = update.callback_query
-    callback = decode(query.data)
-    chat = await load_chat(update, context)
-    t = language_of(update, chat)
-    if callback is None or chat is None:
-        await query.answer(t.gettext("This button is no longer valid."), show_alert=True)
+    press = await read_button(update, context)
+    if press is None:
         return
+    query, chat, t, callback = update.callback_query, press.chat, press.t, press.callback
     services = services_of(context)
     if callback.action is Action.UNFAVOURITE:
         paper_id = int(callback.value)

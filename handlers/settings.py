@@ -9,11 +9,10 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.callbacks import decode
 from bot.config import parse_hhmm
 from bot.services import services_of
 from bot.views import categories_keyboard, categories_text, format_local, language_name, settings_text
-from handlers.common import group_admins_only, language_of, load_chat, reply, require_chat
+from handlers.common import group_admins_only, language_of, read_button, reply, require_chat
 from storage.chats import (
     ALL_CATEGORIES,
     chat_categories,
@@ -51,13 +50,10 @@ async def choose_categories(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 @group_admins_only
 async def toggle_category_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A tap on the categories keyboard: toggle that field and redraw the same message."""
-    query = update.callback_query
-    callback = decode(query.data)
-    chat = await load_chat(update, context)
-    t = language_of(update, chat)
-    if chat is None or callback is None:
-        await query.answer(t.gettext("This button is no longer valid."), show_alert=True)
+    press = await read_button(update, context)
+    if press is None:
         return
+    query, chat, t, callback = update.callback_query, press.chat, press.t, press.callback
     try:
         chat = await services_of(context).db(lambda session: toggle_category(
             session=session, chat_id=chat.id, category=callback.value))
