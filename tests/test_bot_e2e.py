@@ -146,6 +146,53 @@ async def test_chinese_user_onboarding_categories_today_and_favourites(world: Wo
     _no_rejected_messages(emulator)
 
 
+JOURNEYS = {
+    # chat, acting user, header date, "n new papers", "nothing new", favourites count line, empty favourites
+    "zh-private": (ZH_USER, ZH_USER, "2026年11月22日 星期日", "5 篇新论文", "没有新论文", "已收藏 1 篇论文",
+                   "还没有收藏"),
+    "en-private": (EN_USER, EN_USER, "Sunday, November 22, 2026", "5 new papers", "Nothing new", "1 saved paper",
+                   "No favourites yet"),
+    "group": (GROUP, GROUP_ADMIN, "Sunday, November 22, 2026", "5 new papers", "Nothing new", "1 saved paper",
+              "No favourites yet"),
+}
+
+
+@pytest.mark.parametrize("journey", sorted(JOURNEYS))
+async def test_subscriber_journey(world: World, journey: str) -> None:
+    """Onboarding, fields by keyboard and by arguments, /today until nothing is new, ⭐ and /favorites."""
+    chat_id, user, day, count, nothing, saved_one, none_saved = JOURNEYS[journey]
+    bot, emulator = world.bot, world.emulator
+    await bot.say(chat_id, user, "/start")
+    (keyboard,) = await bot.say(chat_id, user, "/categories")
+    await bot.tap(chat_id, user, keyboard.message_id, "c:RO")
+    assert _chat(world.engine, chat_id).categories == "LG,CV,CL,AS"
+    (done,) = await bot.say(chat_id, user, "/categories LG CV")
+    assert "LG, CV" in done.plain_text
+    first = await bot.say(chat_id, user, "/today")
+    second = await bot.say(chat_id, user, "/today")
+    assert len(first) == len(second) == 1
+    assert day in first[0].plain_text and count in first[0].plain_text
+    assert set(_tags(first + second)) <= {"LG", "CV"} and len(_tags(first)) == 5
+    assert not {b["callback_data"] for b in first[0].buttons} & {b["callback_data"] for b in second[0].buttons}
+    for _ in range(20):
+        (last,) = await bot.say(chat_id, user, "/today")
+        if not last.buttons:
+            break
+    assert nothing in last.plain_text
+    star = second[0].buttons[0]["callback_data"]
+    await bot.tap(chat_id, user, second[0].message_id, star)
+    assert emulator.message(chat_id, second[0].message_id).buttons[0]["text"] == "✅ 1"
+    (listing,) = await bot.say(chat_id, user, "/favorites")
+    assert saved_one in listing.plain_text
+    await bot.tap(chat_id, user, second[0].message_id, star)
+    assert emulator.message(chat_id, second[0].message_id).buttons[0]["text"] == "⭐ 1"
+    (listing,) = await bot.say(chat_id, user, "/favorites")
+    assert none_saved in listing.plain_text
+    delivered = _delivered(world.engine, chat_id)
+    assert {paper.category for paper in delivered} <= {"LG", "CV"}
+    _no_rejected_messages(emulator)
+
+
 async def test_english_user_sets_categories_by_arguments_and_language(world: World) -> None:
     bot = world.bot
     (welcome,) = await bot.say(EN_USER, EN_USER, "/start")
