@@ -11,6 +11,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.config import Settings
 from bot.i18n import SUPPORTED, translator
+from bot.pacing import PaceLimits, Pacer
 from bot.scheduler import schedule_ticks
 from bot.services import SERVICES_KEY, Services, system_clock
 
@@ -43,6 +44,13 @@ async def _register_menu(application: Application) -> None:  # type: ignore[type
     services.bot_username = application.bot.username
 
 
+def pace_limits(settings: Settings) -> PaceLimits:
+    """Telegram's limits as configured."""
+    return PaceLimits(per_second=settings.rate_limit_per_second, paid_per_second=settings.paid_rate_per_second,
+                      private_per_second=settings.private_chat_per_second, private_burst=settings.private_burst,
+                      group_per_minute=settings.group_per_minute)
+
+
 def build_application(settings: Settings, engine: Engine, *, clock: Callable[[], datetime] = system_clock,
                       with_scheduler: bool = True) -> Application:  # type: ignore[type-arg]
     """The whole bot, ready for polling or a webhook."""
@@ -54,6 +62,7 @@ def build_application(settings: Settings, engine: Engine, *, clock: Callable[[],
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
         .post_init(_register_menu)
+        .rate_limiter(Pacer(pace_limits(settings)))
         .build()
     )
     application.bot_data[SERVICES_KEY] = Services(settings=settings, engine=engine, clock=clock)

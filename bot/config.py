@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     default_digest_time: str = "09:00"
     digest_size: int = Field(default=5, ge=1, le=20)
     tick_seconds: float = Field(default=30.0, gt=0, le=3600)
+    rate_limit_per_second: float = Field(default=30.0, gt=0, le=100_000)
+    private_chat_per_second: float = Field(default=1.0, gt=0, le=10_000)
+    private_burst: int = Field(default=3, ge=1, le=100)
+    group_per_minute: float = Field(default=20.0, gt=0, le=100_000)
+    paid_broadcast: bool = False
+    paid_rate_per_second: float = Field(default=1000.0, gt=0, le=100_000)
+    delivery_concurrency: int = Field(default=32, ge=1, le=1000)
+    claim_lease_seconds: float = Field(default=300.0, gt=0, le=86_400)
     max_digest_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     fetch_timeout: float = Field(default=20.0, gt=0, le=300)
     log_level: str = "INFO"

@@ -9,10 +9,11 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -21,15 +22,15 @@ from bot.cards import render_digest, star_keyboard
 from bot.i18n import translator
 from bot.services import Services
 from storage.chats import chat_categories, get_chat, mark_inactive, migrate_chat
-from storage.deliveries import record_deliveries
+from storage.deliveries import delivered_paper_ids, record_deliveries
 from storage.favourites import favourite_ids
-from storage.models import DeliveryKind
-from storage.papers import pick_unseen_papers
+from storage.models import Chat, DeliveryKind, Paper, PendingDigest
+from storage.papers import papers_by_ids, pick_unseen_papers
+from storage.pending import finish_pending_digest, plan_pending_digest, release_pending_digest
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
 BACKOFF_SECONDS = 0.5
-MAX_RETRY_AFTER_SECONDS = 60.0
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -46,7 +47,7 @@ class DeliveryStatus(StrEnum):
 class DeliveryOutcome:
     """What happened to one chat's digest."""
 
-    chat_id: int
+    chat_id: int  # where the digest ended: the new id if the group became a supergroup on the way
     status: DeliveryStatus
     papers: int = 0
     messages: int = 0
@@ -56,34 +57,24 @@ class ChatUnreachable(Exception):
     """Telegram says the bot can no longer write to this chat."""
 
 
-def seconds(value: float | timedelta) -> float:
-    """PTB reports retry_after as seconds or as a timedelta depending on its settings."""
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 def local_day(now: datetime, timezone: str) -> datetime:
     """The chat's local time, for the digest's header date."""
     return now.astimezone(ZoneInfo(timezone))
 
 
 async def send_html(bot: Bot, chat_id: int, text: str, *, reply_markup: InlineKeyboardMarkup | None = None,
-                    message_thread_id: int | None = None) -> Message:
-    """Send one HTML message, waiting out 429s and retrying network errors with backoff and jitter.
+                    message_thread_id: int | None = None, paid: bool = False) -> Message:
+    """Send one HTML message, retrying 5xx and network errors with backoff and jitter, a bounded number of times.
 
-    BadRequest (malformed message, chat not found), Forbidden and ChatMigrated are not retried here: they need
-    a decision by the caller.
+    429s are waited out by the rate limiter (bot.pacing) for that chat alone. BadRequest (malformed message, chat
+    not found), Forbidden and ChatMigrated are not retried: the caller decides.
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             return await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup,
-                                          link_preview_options=NO_PREVIEW, message_thread_id=message_thread_id)
-        except RetryAfter as error:
-            wait = seconds(error.retry_after)
-            if attempt == MAX_ATTEMPTS or wait > MAX_RETRY_AFTER_SECONDS:
-                raise
-            log.info("chat=%s 429, waiting %.1fs", chat_id, wait)
-            await asyncio.sleep(wait)
-        except BadRequest:
+                                          link_preview_options=NO_PREVIEW, message_thread_id=message_thread_id,
+                                          allow_paid_broadcast=paid or None)
+        except BadRequest:  # a subclass of NetworkError, but retrying a malformed message cannot help
             raise
         except (TimedOut, NetworkError) as error:
             if attempt == MAX_ATTEMPTS:
@@ -100,20 +91,62 @@ def is_gone(error: BadRequest) -> bool:
     return "chat not found" in message or "user not found" in message or "group chat was deactivated" in message
 
 
-async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: DeliveryKind) -> DeliveryOutcome:
-    """Pick the chat's next unseen papers, send them as cards, and record each message's papers once sent."""
-    now = services.clock()
-    chat = await services.db(lambda session: get_chat(session=session, chat_id=chat_id))
-    if chat is None:
-        return DeliveryOutcome(chat_id, DeliveryStatus.UNREACHABLE)
+async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: DeliveryKind,
+                         pending: PendingDigest | None = None) -> DeliveryOutcome:
+    """Pick the chat's next unseen papers, send them as cards, and record each message's papers once sent.
+
+    A scheduled digest comes with its leased ``pending`` row: its papers are planned once, so a delivery resumed
+    after a crash sends the rest of the same digest; the row is finished when everything went out, or released
+    for the next tick when Telegram kept failing.
+    """
+    outcome = await _deliver(bot=bot, services=services, chat_id=chat_id, kind=kind, pending=pending)
+    if pending is not None:
+        owner = services.owner
+        if outcome.status is DeliveryStatus.FAILED:
+            await services.db(lambda session: release_pending_digest(session=session, chat_id=outcome.chat_id,
+                                                                     owner=owner))
+        else:
+            await services.db(lambda session: finish_pending_digest(session=session, chat_id=outcome.chat_id,
+                                                                    owner=owner))
+    return outcome
+
+
+async def _papers_for(services: Services, chat: Chat, pending: PendingDigest | None) -> list[Paper]:
+    """The papers to send: a pending digest's plan minus what already went out, else a fresh pick."""
     limit = services.settings.digest_size
     categories = chat_categories(chat)
-    papers = await services.db(lambda session: pick_unseen_papers(
-        session=session, chat_id=chat.id, categories=categories, limit=limit))
+    if pending is not None and pending.paper_ids is not None:
+        planned = list(pending.paper_ids)
+
+        def remaining(session: Session) -> list[Paper]:
+            sent = delivered_paper_ids(session=session, chat_id=chat.id)
+            return papers_by_ids(session=session, paper_ids=[i for i in planned if i not in sent])
+
+        return await services.db(remaining)
+
+    def pick(session: Session) -> list[Paper]:
+        papers = pick_unseen_papers(session=session, chat_id=chat.id, categories=categories, limit=limit)
+        if pending is not None:
+            plan_pending_digest(session=session, chat_id=chat.id, owner=services.owner,
+                                paper_ids=[paper.id for paper in papers])
+        return papers
+
+    return await services.db(pick)
+
+
+async def _deliver(*, bot: Bot, services: Services, chat_id: int, kind: DeliveryKind,
+                   pending: PendingDigest | None) -> DeliveryOutcome:
+    """Send the chat its papers message by message; the outcome names the chat id the digest ended in."""
+    now = services.clock()
+    chat = await services.db(lambda session: get_chat(session=session, chat_id=chat_id))
+    if chat is None or (pending is not None and not chat.active):
+        return DeliveryOutcome(chat_id, DeliveryStatus.UNREACHABLE)
+    papers = await _papers_for(services, chat, pending)
     if not papers:
         return DeliveryOutcome(chat_id, DeliveryStatus.NOTHING_NEW)
     messages = render_digest(papers, language=chat.language, t=translator(chat.ui_language),
                              day=local_day(now, chat.timezone).date())
+    paid = services.settings.paid_broadcast and kind is not DeliveryKind.TODAY
     target, sent_papers, sent_messages = chat.id, 0, 0
     for message in messages:
         ids = list(message.paper_ids)
@@ -121,34 +154,35 @@ async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: De
             session=session, chat_id=target, paper_ids=ids))
         try:
             target, sent = await _send_to_chat(bot, services, target, message.text,
-                                               star_keyboard(message, saved=saved))
+                                               star_keyboard(message, saved=saved), paid)
         except ChatUnreachable:
-            return DeliveryOutcome(chat_id, DeliveryStatus.UNREACHABLE, sent_papers, sent_messages)
+            return DeliveryOutcome(target, DeliveryStatus.UNREACHABLE, sent_papers, sent_messages)
         except BadRequest as error:
             log.error("chat=%s papers=%s rejected by Telegram: %s", target, ids, error.message)
             continue
         except (RetryAfter, NetworkError) as error:
             log.warning("chat=%s papers=%s not sent after retries: %s", target, ids, error)
-            return DeliveryOutcome(chat_id, DeliveryStatus.FAILED, sent_papers, sent_messages)
+            return DeliveryOutcome(target, DeliveryStatus.FAILED, sent_papers, sent_messages)
+        # The window a crash can repeat: the message above is out, this record is not yet written.
         await services.db(lambda session, target=target, ids=ids, sent=sent: record_deliveries(
             session=session, chat_id=target, paper_ids=ids, kind=kind.value, message_id=sent.message_id, now=now))
         sent_papers += len(ids)
         sent_messages += 1
         log.info("chat=%s papers=%s kind=%s sent", target, ids, kind.value)
     status = DeliveryStatus.SENT if sent_messages else DeliveryStatus.FAILED
-    return DeliveryOutcome(chat_id, status, sent_papers, sent_messages)
+    return DeliveryOutcome(target, status, sent_papers, sent_messages)
 
 
 async def _send_to_chat(bot: Bot, services: Services, target: int, text: str,
-                        markup: InlineKeyboardMarkup) -> tuple[int, Message]:
+                        markup: InlineKeyboardMarkup, paid: bool) -> tuple[int, Message]:
     """Send, following a group's migration to a supergroup and retiring chats Telegram says are gone."""
     try:
-        return target, await send_html(bot, target, text, reply_markup=markup)
+        return target, await send_html(bot, target, text, reply_markup=markup, paid=paid)
     except ChatMigrated as error:
         new_id = error.new_chat_id
         await services.db(lambda session: migrate_chat(session=session, old_chat_id=target, new_chat_id=new_id))
         log.info("chat=%s migrated to %s", target, new_id)
-        return await _send_to_chat(bot, services, new_id, text, markup)
+        return await _send_to_chat(bot, services, new_id, text, markup, paid)
     except Forbidden as error:
         await services.db(lambda session: mark_inactive(session=session, chat_id=target))
         log.info("chat=%s unreachable (%s), marked inactive", target, error.message)

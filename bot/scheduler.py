@@ -1,38 +1,61 @@
-"""The periodic tick: claim chats whose local delivery time has come, and deliver each its digest."""
+"""The periodic tick: chats whose local delivery time has come get a pending digest; pending digests go out.
+
+Both steps are claims in the database (a conditional update each), so two bot processes never deliver the same
+digest, and a crash leaves the digest pending for the next tick (after its lease runs out) instead of losing it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram.ext import Application, ContextTypes
 
 from bot.delivery import DeliveryOutcome, deliver_digest
-from bot.services import services_of
+from bot.services import Services, services_of
 from storage.chats import claim_due_chats
-from storage.models import DeliveryKind
+from storage.models import DeliveryKind, PendingDigest
+from storage.pending import lease_pending_digests
 
 log = logging.getLogger(__name__)
-CLAIM_BATCH = 100
+CLAIM_BATCH = 500
 
 
 async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> list[DeliveryOutcome]:
-    """One tick: chats are claimed in the database first, so two bot processes never deliver the same digest."""
+    """One tick: turn due chats into pending digests, then deliver every pending digest this process can lease."""
     services = services_of(context)
-    outcomes: list[DeliveryOutcome] = []
     while True:
         now = services.clock()
         claimed = await services.db(lambda session, now=now: claim_due_chats(session=session, now=now,
                                                                              limit=CLAIM_BATCH))
-        for chat in claimed:
-            outcome = await deliver_digest(bot=context.bot, services=services, chat_id=chat.id,
-                                           kind=DeliveryKind.SCHEDULED)
-            outcomes.append(outcome)
         if len(claimed) < CLAIM_BATCH:
             break
+    outcomes: list[DeliveryOutcome] = []
+    while True:
+        now = services.clock()
+        leased = await services.db(lambda session, now=now: lease_pending_digests(
+            session=session, now=now, owner=services.owner, lease_seconds=services.settings.claim_lease_seconds,
+            limit=CLAIM_BATCH))
+        outcomes.extend(await _deliver_all(context, services, leased))
+        if len(leased) < CLAIM_BATCH:
+            break
     if outcomes:
-        log.info("tick: %d chats due, %s", len(outcomes), _summary(outcomes))
+        log.info("tick: %d digests, %s", len(outcomes), _summary(outcomes))
     services.ticks += 1
     return outcomes
+
+
+async def _deliver_all(context: ContextTypes.DEFAULT_TYPE, services: Services,
+                       leased: list[PendingDigest]) -> list[DeliveryOutcome]:
+    """Deliver many chats at once: the rate limiter, not this loop, sets the pace."""
+    gate = asyncio.Semaphore(services.settings.delivery_concurrency)
+
+    async def one(pending: PendingDigest) -> DeliveryOutcome:
+        async with gate:
+            return await deliver_digest(bot=context.bot, services=services, chat_id=pending.chat_id,
+                                        kind=DeliveryKind.SCHEDULED, pending=pending)
+
+    return list(await asyncio.gather(*(one(pending) for pending in leased)))
 
 
 def _summary(outcomes: list[DeliveryOutcome]) -> str:
@@ -47,4 +70,6 @@ def schedule_ticks(application: Application) -> None:  # type: ignore[type-arg]
     """Run the tick every TICK_SECONDS on python-telegram-bot's job queue (APScheduler underneath)."""
     interval = services_of(application).settings.tick_seconds
     assert application.job_queue is not None, "python-telegram-bot[job-queue] is required"
-    application.job_queue.run_repeating(run_tick, interval=interval, first=interval, name="digest-tick")
+    # One tick at a time per process: a long broadcast simply delays the next tick.
+    application.job_queue.run_repeating(run_tick, interval=interval, first=interval, name="digest-tick",
+                                        job_kwargs={"max_instances": 1, "coalesce": True})

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +27,11 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def instance_name() -> str:
+    """Unique per process, readable in the database: host, pid and a random suffix."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 @dataclass
 class Services:
     """One per running bot, kept in ``application.bot_data``."""
@@ -32,6 +40,7 @@ class Services:
     engine: Engine
     clock: Callable[[], datetime] = system_clock
     bot_username: str = field(default="")
+    owner: str = field(default_factory=instance_name)  # who holds a lease on a pending digest
     ticks: int = 0  # scheduler ticks completed, for logs and for tests that wait on the scheduler
 
     async def db(self, work: Callable[[Session], T]) -> T:

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from storage.deliveries import insert_ignoring_duplicates
-from storage.models import Chat, Delivery, Favourite, Language
+from storage.models import Chat, Delivery, Favourite, Language, PendingDigest
 
 ALL_CATEGORIES: tuple[str, ...] = ("LG", "CV", "CL", "AS", "RO")
 _UI_LANGUAGES = (Language.ZH.value, Language.EN.value)
@@ -226,6 +226,9 @@ def claim_due_chats(*, session: Session, now: datetime, limit: int = 100) -> lis
             set_committed_value(chat, "next_due_at", next_due_at)
             set_committed_value(chat, "last_digest_on", last_digest_on)
             claimed.append(chat)
+    # In the same transaction as the claim: the digest is owed until a worker has sent it (storage.pending).
+    insert_ignoring_duplicates(session=session, model=PendingDigest, rows=[
+        {"chat_id": chat.id, "due_at": now, "created_at": now} for chat in claimed])
     return claimed
 
 
@@ -258,6 +261,11 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> Cha
     session.flush()
     for model in (Delivery, Favourite):
         _move_rows(session, model, old_chat_id, new_chat_id)
+    if session.get(PendingDigest, new_chat_id) is None:  # a digest owed to the group is owed to the supergroup
+        session.exec(update(PendingDigest).where(PendingDigest.chat_id == old_chat_id)
+                     .values(chat_id=new_chat_id).execution_options(synchronize_session=False))
+    session.exec(delete(PendingDigest).where(PendingDigest.chat_id == old_chat_id)
+                 .execution_options(synchronize_session=False))
     session.delete(old)
     session.flush()
     return new

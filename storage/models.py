@@ -129,3 +129,21 @@ class Favourite(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     paper_id: int = Field(foreign_key="paper.id", primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class PendingDigest(SQLModel, table=True):
+    """A scheduled digest owed to a chat: claimed with a lease, planned once, deleted when fully sent.
+
+    It lives in the database so a crash or a second bot process never loses or repeats a digest.
+    """
+
+    __tablename__ = "pending_digest"
+    __table_args__ = (Index("ix_pending_digest_lease", "lease_until", "due_at"),)
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    due_at: datetime
+    paper_ids: list[int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    lease_owner: str | None = Field(default=None, max_length=80)
+    lease_until: datetime | None = None
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow)

@@ -64,7 +64,9 @@ async def world(tmp_path) -> AsyncIterator[World]:
         emulator.add_private_chat(GROUP_ADMIN, first_name="Grace", language_code="en")
         emulator.add_private_chat(MEMBER, first_name="Mel", language_code="en")
         emulator.add_group(GROUP, title="ML reading group", admins={GROUP_ADMIN}, members={MEMBER})
-        settings = emulator_settings(emulator, url, admin_ids=frozenset({ADMIN}), tick_seconds=0.05)
+        # Users here type faster than Telegram's per-chat limit allows; pacing has its own tests.
+        settings = emulator_settings(emulator, url, admin_ids=frozenset({ADMIN}), tick_seconds=0.05,
+                                     private_chat_per_second=1000, private_burst=100, group_per_minute=60_000)
         async with running_bot(settings, engine, emulator=emulator, clock=clock, with_scheduler=True) as bot:
             yield World(bot, emulator, clock, engine)
     engine.dispose()

@@ -1,0 +1,129 @@
+"""Pacing every Bot API call that sends or edits a message, close to Telegram's limits and never over them.
+
+Telegram allows about 30 messages a second in all, 1 a second in one private chat (with short bursts) and 20 a
+minute in a group. python-telegram-bot's own AIORateLimiter halts *every* request after one 429; this limiter
+holds back only the chat that got it, so a broadcast keeps its pace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
+PACED_PREFIXES = ("send", "edit", "copy", "forward")
+
+
+@dataclass(frozen=True, slots=True)
+class PaceLimits:
+    """The limits the bot keeps; paid broadcasts raise the overall one."""
+
+    per_second: float = 30.0
+    paid_per_second: float = 1000.0
+    private_per_second: float = 1.0
+    private_burst: int = 3
+    group_per_minute: float = 20.0
+    max_retries: int = 3
+
+
+class _Gcra:
+    """Generic cell rate algorithm: `rate` per second on average, up to `burst` back to back."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.interval = 1.0 / rate
+        self.tolerance = self.interval * max(burst - 1, 0)
+        self.theoretical_arrival = 0.0
+
+    def reserve(self, now: float) -> float:
+        """Book the next slot; returns how long to wait for it (0 when free now)."""
+        arrival = max(self.theoretical_arrival, now)
+        wait = max(0.0, arrival - self.tolerance - now)
+        self.theoretical_arrival = arrival + self.interval
+        return wait
+
+
+class Pacer(BaseRateLimiter[None]):
+    """Token pacing per chat and overall; a 429 delays only the chat it named, then the call is retried."""
+
+    def __init__(self, limits: PaceLimits, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._sleep = sleep
+        self._overall = _Gcra(limits.per_second, 1)
+        self._paid = _Gcra(limits.paid_per_second, 1)
+        self._chats: dict[int | str, _Gcra] = {}
+        self._held_until: dict[int | str, float] = {}
+        self.retries = 0
+
+    async def initialize(self) -> None:
+        """Nothing to set up: all state is in memory and rebuilt on start."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    def _chat_bucket(self, chat_id: int | str) -> _Gcra:
+        """Groups (negative ids, @usernames) get 20 a minute; private chats 1 a second with a small burst."""
+        bucket = self._chats.get(chat_id)
+        if bucket is None:
+            is_group = isinstance(chat_id, str) or chat_id < 0
+            bucket = (_Gcra(self.limits.group_per_minute / 60.0, int(self.limits.group_per_minute)) if is_group
+                      else _Gcra(self.limits.private_per_second, self.limits.private_burst))
+            self._chats[chat_id] = bucket
+        return bucket
+
+    async def wait_turn(self, chat_id: int | str | None, *, paid: bool = False) -> None:
+        """Wait until this chat, and the bot as a whole, may send one more message."""
+        if chat_id is not None:
+            held = self._held_until.get(chat_id, 0.0) - self._clock()
+            if held > 0:
+                await self._sleep(held)
+            delay = self._chat_bucket(chat_id).reserve(self._clock())
+            if delay > 0:
+                await self._sleep(delay)
+        delay = (self._paid if paid else self._overall).reserve(self._clock())
+        if delay > 0:
+            await self._sleep(delay)
+
+    def hold(self, chat_id: int | str | None, seconds: float) -> None:
+        """Telegram asked this chat's sender to wait; other chats go on."""
+        if chat_id is not None:
+            self._held_until[chat_id] = max(self._held_until.get(chat_id, 0.0), self._clock() + seconds)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> Any:
+        """Pace message-sending calls; answer 429s by holding that chat and trying again."""
+        if not endpoint.lower().startswith(PACED_PREFIXES):
+            return await callback(*args, **kwargs)
+        chat_id = data.get("chat_id")
+        if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
+            chat_id = int(chat_id)
+        paid = bool(data.get("allow_paid_broadcast"))
+        for attempt in range(self.limits.max_retries + 1):
+            await self.wait_turn(chat_id, paid=paid)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                if attempt == self.limits.max_retries:
+                    raise
+                wait = error.retry_after
+                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                self.retries += 1
+                log.info("chat=%s 429 on %s, holding it %.1fs", chat_id, endpoint, seconds)
+                self.hold(chat_id, seconds)
+        raise AssertionError("unreachable")
