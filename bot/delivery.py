@@ -111,50 +111,52 @@ async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: De
     return outcome
 
 
-async def _papers_for(services: Services, chat: Chat, pending: PendingDigest | None) -> list[Paper]:
-    """The papers to send: a pending digest's plan minus what already went out, else a fresh pick."""
-    limit = services.settings.digest_size
-    categories = chat_categories(chat)
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What one delivery will send, read in one transaction."""
+
+    chat: Chat | None
+    papers: list[Paper]
+    saved: set[int]
+
+
+def _plan(session: Session, *, chat_id: int, pending: PendingDigest | None, limit: int, owner: str) -> _Plan:
+    """The chat, and its papers: a pending digest's plan minus what already went out, else a fresh pick."""
+    chat = get_chat(session=session, chat_id=chat_id)
+    if chat is None or (pending is not None and not chat.active):
+        return _Plan(None, [], set())
     if pending is not None and pending.paper_ids is not None:
-        planned = list(pending.paper_ids)
-
-        def remaining(session: Session) -> list[Paper]:
-            sent = delivered_paper_ids(session=session, chat_id=chat.id)
-            return papers_by_ids(session=session, paper_ids=[i for i in planned if i not in sent])
-
-        return await services.db(remaining)
-
-    def pick(session: Session) -> list[Paper]:
-        papers = pick_unseen_papers(session=session, chat_id=chat.id, categories=categories, limit=limit)
+        sent = delivered_paper_ids(session=session, chat_id=chat_id)
+        papers = papers_by_ids(session=session, paper_ids=[i for i in pending.paper_ids if i not in sent])
+    else:
+        papers = pick_unseen_papers(session=session, chat_id=chat_id, categories=chat_categories(chat), limit=limit)
         if pending is not None:
-            plan_pending_digest(session=session, chat_id=chat.id, owner=services.owner,
-                                paper_ids=[paper.id for paper in papers])
-        return papers
-
-    return await services.db(pick)
+            plan_pending_digest(session=session, chat_id=chat_id, owner=owner, paper_ids=[p.id for p in papers])
+    saved = favourite_ids(session=session, chat_id=chat_id, paper_ids=[p.id for p in papers]) if papers else set()
+    return _Plan(chat, papers, saved)
 
 
 async def _deliver(*, bot: Bot, services: Services, chat_id: int, kind: DeliveryKind,
                    pending: PendingDigest | None) -> DeliveryOutcome:
     """Send the chat its papers message by message; the outcome names the chat id the digest ended in."""
     now = services.clock()
-    chat = await services.db(lambda session: get_chat(session=session, chat_id=chat_id))
-    if chat is None or (pending is not None and not chat.active):
+    limit, owner = services.settings.digest_size, services.owner
+    plan = await services.db(lambda session: _plan(session, chat_id=chat_id, pending=pending, limit=limit,
+                                                   owner=owner))
+    if plan.chat is None:
         return DeliveryOutcome(chat_id, DeliveryStatus.UNREACHABLE)
-    papers = await _papers_for(services, chat, pending)
-    if not papers:
+    if not plan.papers:
         return DeliveryOutcome(chat_id, DeliveryStatus.NOTHING_NEW)
-    messages = render_digest(papers, language=chat.language, t=translator(chat.ui_language),
+    chat = plan.chat
+    messages = render_digest(plan.papers, language=chat.language, t=translator(chat.ui_language),
                              day=local_day(now, chat.timezone).date())
     paid = services.settings.paid_broadcast and kind is not DeliveryKind.TODAY
     target, sent_papers, sent_messages = chat.id, 0, 0
     for message in messages:
         ids = list(message.paper_ids)
-        saved = await services.db(lambda session, ids=ids, target=target: favourite_ids(
-            session=session, chat_id=target, paper_ids=ids))
         try:
             target, sent = await _send_to_chat(bot, services, target, message.text,
-                                               star_keyboard(message, saved=saved), paid)
+                                               star_keyboard(message, saved=plan.saved), paid)
         except ChatUnreachable:
             return DeliveryOutcome(target, DeliveryStatus.UNREACHABLE, sent_papers, sent_messages)
         except BadRequest as error:

@@ -248,6 +248,9 @@ def _decode_entity(data: bytes, pos: int) -> tuple[int, int] | None:
     return code, end + (at(end) == ord(";"))
 
 
+_MARKUP_BYTE = re.compile(rb"[<&]")
+
+
 class _HtmlParser:
     """One pass over the UTF-8 bytes, exactly like tdlib, so byte offsets in errors match Telegram's."""
 
@@ -273,10 +276,15 @@ class _HtmlParser:
             if byte == _AMP and self._character_reference():
                 continue
             if byte != _LT:
-                self.out.append(byte)
-                if byte & 0xC0 != 0x80:
-                    self.utf16 += 2 if byte >= 0xF0 else 1
-                self.pos += 1
+                # Plain text up to the next markup byte in one step; "<" and "&" are ASCII, so the run ends on
+                # a character boundary.
+                found = _MARKUP_BYTE.search(self.data, self.pos + 1)
+                end = found.start() if found else len(self.data)
+                run = self.data[self.pos : end]
+                self.out += run
+                self.utf16 += len(run.decode("utf-8", errors="surrogatepass").encode("utf-16-le",
+                                                                                    errors="surrogatepass")) // 2
+                self.pos = end
             elif self.at(1) == _SLASH:
                 self._end_tag()
             else:

@@ -70,6 +70,8 @@ def schedule_ticks(application: Application) -> None:  # type: ignore[type-arg]
     """Run the tick every TICK_SECONDS on python-telegram-bot's job queue (APScheduler underneath)."""
     interval = services_of(application).settings.tick_seconds
     assert application.job_queue is not None, "python-telegram-bot[job-queue] is required"
-    # One tick at a time per process: a long broadcast simply delays the next tick.
+    # One tick at a time per process: a long broadcast simply delays the next tick (so the scheduler's
+    # "skipped: maximum number of running instances" is expected, not a warning).
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     application.job_queue.run_repeating(run_tick, interval=interval, first=interval, name="digest-tick",
                                         job_kwargs={"max_instances": 1, "coalesce": True})

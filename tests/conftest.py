@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from storage.db import open_store
 from storage.ingest import SAMPLE_DIGESTS_DIR
 
+# python-telegram-bot 22 reports retry_after as a timedelta when asked to (the bot reads both forms).
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 

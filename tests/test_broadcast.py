@@ -1,0 +1,116 @@
+"""The morning broadcast against the emulator with Telegram's limits switched on: fast, exact, and robust."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, update
+from sqlmodel import select
+
+from bot.emulator import BotApiEmulator, RateLimits
+from bot.playground import emulator_settings, running_bot
+from storage.chats import ensure_chat
+from storage.db import open_store, session_scope
+from storage.ingest import SAMPLE_DIGESTS_DIR, Ingestor
+from storage.models import Chat, Delivery
+
+SCALE = 2.0  # the emulator's clock runs 2x faster; the bot's limits are scaled by the same factor
+LIMITS = RateLimits()  # Telegram's: 30/s overall, 1/s per private chat (burst 3), 20/min per group
+
+
+@dataclass
+class Broadcast:
+    """A store with the samples and `chats` subscribers all due now."""
+
+    engine: Engine
+    url: str
+    chat_ids: list[int]
+
+
+def make_due_store(tmp_path: Path, private: int, groups: int = 0) -> Broadcast:
+    """Subscribers whose digest is due: private chats 1..private, groups -1..-groups."""
+    url = f"sqlite:///{tmp_path / 'broadcast.db'}"
+    engine = open_store(url)
+    Ingestor(engine).ingest_sources(sorted(str(p) for p in SAMPLE_DIGESTS_DIR.glob("*.txt")))
+    now = datetime.now(UTC)
+    chat_ids = list(range(1, private + 1)) + [-i for i in range(1, groups + 1)]
+    with session_scope(engine) as session:
+        for chat_id in chat_ids:
+            ensure_chat(session=session, chat_id=chat_id, kind="private" if chat_id > 0 else "group", title=None,
+                        ui_language="en", digest_time="09:00", timezone="Asia/Shanghai", now=now)
+        session.exec(update(Chat).values(next_due_at=now - timedelta(minutes=1)))
+    return Broadcast(engine, url, chat_ids)
+
+
+def scaled_settings(emulator: BotApiEmulator, url: str, **overrides: object):  # type: ignore[no-untyped-def]
+    """The bot keeps Telegram's limits measured on the emulator's (scaled) clock."""
+    return emulator_settings(
+        emulator, url, tick_seconds=0.05, rate_limit_per_second=LIMITS.global_per_second * SCALE,
+        private_chat_per_second=LIMITS.private_per_second * SCALE, private_burst=LIMITS.private_burst,
+        group_per_minute=LIMITS.group_per_minute * SCALE, **overrides)
+
+
+def digests_per_chat(emulator: BotApiEmulator) -> Counter[int]:
+    """How many digest messages (the ones with ⭐ buttons) each chat received."""
+    return Counter(message.chat_id for message in emulator.sent() if message.buttons)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    """The emulator with Telegram's flood limits on, on a faster clock."""
+    async with BotApiEmulator(rate_limits=LIMITS, time_scale=SCALE) as emulator:
+        yield emulator
+
+
+async def test_broadcast_to_300_chats_runs_at_the_limit_without_429s(tmp_path: Path,
+                                                                     emulator: BotApiEmulator) -> None:
+    world = make_due_store(tmp_path, private=300)
+    for chat_id in world.chat_ids:
+        emulator.add_private_chat(chat_id, first_name=f"u{chat_id}", language_code="en")
+    async with running_bot(scaled_settings(emulator, world.url), world.engine, emulator=emulator,
+                           with_scheduler=True):
+        await emulator.wait_until(lambda: len(digests_per_chat(emulator)) == 300, timeout=60)
+    assert emulator.stats.too_many_requests == 0
+    assert set(digests_per_chat(emulator).values()) == {1}, "every chat exactly one digest"
+    sends = sorted(r.at for r in emulator.requests if r.method == "sendMessage" and r.status == 200)
+    rate = (len(sends) - 1) / (sends[-1] - sends[0])  # messages per emulator second
+    assert rate == pytest.approx(LIMITS.global_per_second, rel=0.10)
+    with session_scope(world.engine) as session:
+        assert len(session.exec(select(Delivery)).all()) == 300 * 5
+
+
+async def test_502s_blocked_and_migrated_chats_still_get_exactly_one_digest(tmp_path: Path,
+                                                                            emulator: BotApiEmulator) -> None:
+    world = make_due_store(tmp_path, private=120, groups=6)
+    blocked = set(range(1, 121, 10))
+    for chat_id in world.chat_ids:
+        if chat_id > 0:
+            emulator.add_private_chat(chat_id, first_name=f"u{chat_id}", language_code="en")
+        else:
+            emulator.add_group(chat_id, title=f"group {chat_id}")
+    for chat_id in blocked:
+        emulator.block(chat_id)
+    migrated = {-1: -1_000_000_000_001, -2: -1_000_000_000_002}
+    for old, new in migrated.items():
+        emulator.migrate(old, new)
+    emulator.random_error_rate = 0.05
+    settings = scaled_settings(emulator, world.url)
+    reachable = {chat_id for chat_id in world.chat_ids if chat_id not in blocked and chat_id not in migrated}
+    reachable |= set(migrated.values())
+    async with running_bot(settings, world.engine, emulator=emulator, with_scheduler=True):
+        await emulator.wait_until(lambda: reachable <= set(digests_per_chat(emulator)), timeout=60)
+        emulator.random_error_rate = 0.0
+    assert sum(1 for r in emulator.requests if r.status == 502) > 0, "the faults really happened"
+    counts = digests_per_chat(emulator)
+    assert {chat_id: counts[chat_id] for chat_id in reachable} == dict.fromkeys(reachable, 1)
+    assert not blocked & set(counts)
+    with session_scope(world.engine) as session:
+        inactive = set(session.exec(select(Chat.id).where(Chat.active.is_(False))).all())
+        ids = set(session.exec(select(Chat.id)).all())
+    assert inactive == blocked
+    assert not set(migrated) & ids and set(migrated.values()) <= ids
