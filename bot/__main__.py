@@ -19,6 +19,9 @@ from storage.db import open_store, session_scope
 from storage.ingest import Ingestor, IngestReport
 from storage.papers import export_rows
 
+DEFAULT_LISTEN = "127.0.0.1"  # behind a reverse proxy; pass --listen 0.0.0.0 to face the internet directly
+DEFAULT_PORT = 8080
+
 
 def _iso_date(value: str) -> date:
     """argparse type for --date."""
@@ -26,6 +29,33 @@ def _iso_date(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date as YYYY-MM-DD") from error
+
+
+def _webhook_url(value: str) -> str:
+    """argparse type for --webhook-url: a typo fails now, not at Telegram's setWebhook."""
+    from bot.webhook import webhook_route
+
+    try:
+        webhook_route(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http(s) URL with a host") from error
+    return value
+
+
+def _secret_token(value: str) -> str:
+    """argparse type for --secret-token: Telegram's rule, checked up front; the value is never echoed."""
+    from bot.webhook import is_valid_secret_token
+
+    if not is_valid_secret_token(value):
+        raise argparse.ArgumentTypeError("must be 1-256 characters of A-Z a-z 0-9 _ - (value not shown)")
+    return value
+
+
+def _port(value: str) -> int:
+    """argparse type for --port."""
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a TCP port (1-65535)")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--date", type=_iso_date, help="the digests' date, YYYY-MM-DD (default: today)")
     export = commands.add_parser("export", help="write every stored paper as JSON lines")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
-    commands.add_parser("run", help="run the bot (long polling)")
+    run = commands.add_parser("run", help="run the bot (long polling, or a webhook server with --webhook-url)")
+    run.add_argument("--webhook-url", type=_webhook_url, metavar="URL",
+                     help="public URL Telegram POSTs updates to; without a path, the local route is appended "
+                          "(default: long polling)")
+    run.add_argument("--secret-token", type=_secret_token, metavar="TOKEN",
+                     help="required with --webhook-url: Telegram echoes it in X-Telegram-Bot-Api-Secret-Token")
+    run.add_argument("--listen", metavar="HOST", help=f"address the webhook server binds (default {DEFAULT_LISTEN})")
+    run.add_argument("--port", type=_port, help=f"port the webhook server binds (default {DEFAULT_PORT})")
+    run.add_argument("--webhook-path", metavar="PATH",
+                     help="local route for Telegram's POSTs (default: the URL's path, else /telegram)")
     demo = commands.add_parser("demo", help="offline demo: sample digests, the real bot and a local Telegram emulator")
     demo.add_argument("--database", type=Path, default=Path("data/demo.db"), help="SQLite file (recreated)")
     return parser
@@ -96,16 +135,58 @@ def run_demo(database: Path) -> int:
     return 0
 
 
-def run_bot(settings: Settings) -> int:
-    """Long polling until interrupted; the scheduler tick runs inside."""
-    from bot.app import build_application
+def _webhook_flags_problem(args: argparse.Namespace, settings: Settings) -> str | None:
+    """Webhook flags only make sense together; polling with a forgotten --webhook-url would fail silently."""
+    if args.secret_token is None and args.webhook_url is not None and settings.webhook_secret_token is not None:
+        args.secret_token = settings.webhook_secret_token.get_secret_value()  # kept off the command line (ps)
+    if args.webhook_url is None:
+        given = [flag for flag, value in (("--secret-token", args.secret_token), ("--listen", args.listen),
+                                          ("--port", args.port), ("--webhook-path", args.webhook_path))
+                 if value is not None]
+        return f"{', '.join(given)} only apply with --webhook-url" if given else None
+    if args.secret_token is None:
+        return ("--secret-token (or WEBHOOK_SECRET_TOKEN) is required with --webhook-url "
+                "(Telegram sends it back so forged POSTs are refused)")
+    return None
 
+
+def run_bot(settings: Settings, args: argparse.Namespace) -> int:
+    """Long polling until interrupted, or a webhook server with --webhook-url; the scheduler tick runs inside."""
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.app import build_application
+    from bot.webhook import serve_webhook, webhook_route
+
+    problem = _webhook_flags_problem(args, settings)
+    try:
+        webhook_url, path = webhook_route(args.webhook_url, args.webhook_path) if args.webhook_url else ("", "")
+    except ValueError as error:
+        problem = str(error)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     settings.require_token()
     engine = open_store(settings.database_url)
     application = build_application(settings, engine)
-    logging.getLogger(__name__).info("bot: starting long polling (database %s)",
-                                     make_url(settings.database_url).render_as_string(hide_password=True))
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    log = logging.getLogger(__name__)
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    if not webhook_url:
+        log.info("bot: starting long polling (database %s)", database)
+        try:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+        except InvalidToken:  # its message quotes the token: say it plainly instead
+            print("error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)", file=sys.stderr)
+            return 2
+        return 0
+    for handler in logging.getLogger().handlers:  # PTB logs every request's parameters at DEBUG, setWebhook's too
+        handler.addFilter(RedactToken(args.secret_token))
+    log.info("bot: starting on a webhook (database %s)", database)
+    try:
+        asyncio.run(serve_webhook(application, webhook_url=webhook_url, listen=args.listen or DEFAULT_LISTEN,
+                                  port=args.port or DEFAULT_PORT, path=path, secret_token=args.secret_token))
+    except TelegramError as error:  # e.g. setWebhook refused a plain-HTTP URL; logged so both secrets are redacted
+        log.error("bot: webhook mode stopped: %s", error)
+        return 1
     return 0
 
 
@@ -128,7 +209,7 @@ def configure_logging(settings: Settings, level: str | None = None) -> None:
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactToken(token))
-    for noisy in ("httpx", "alembic", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -147,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_export(settings, args.output)
     if args.command == "run":
         try:
-            return run_bot(settings)
+            return run_bot(settings, args)
         except SettingsError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
                                       case_sensitive=False)
 
     telegram_bot_token: SecretStr | None = None
+    webhook_secret_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_api_file_url: str = "https://api.telegram.org/file/bot"
     database_url: str = DEFAULT_DATABASE_URL
@@ -40,6 +41,7 @@ class Settings(BaseSettings):
     paid_broadcast: bool = False
     paid_rate_per_second: float = Field(default=1000.0, gt=0, le=100_000)
     delivery_concurrency: int = Field(default=32, ge=1, le=1000)
+    telegram_connections: int = Field(default=8, ge=1, le=256)
     claim_lease_seconds: float = Field(default=300.0, gt=0, le=86_400)
     max_digest_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     fetch_timeout: float = Field(default=20.0, gt=0, le=300)
