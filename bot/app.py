@@ -63,6 +63,9 @@ def build_application(settings: Settings, engine: Engine, *, clock: Callable[[],
         .base_file_url(settings.telegram_api_file_url)
         .post_init(_register_menu)
         .rate_limiter(Pacer(pace_limits(settings)))
+        # httpx checks every pooled connection on each request: a few busy connections beat PTB's default 256.
+        .connection_pool_size(settings.telegram_connections)
+        .pool_timeout(30.0)
         .build()
     )
     application.bot_data[SERVICES_KEY] = Services(settings=settings, engine=engine, clock=clock)

@@ -83,7 +83,9 @@ _MAX_REFERENCE_SPAN = 10  # Telegram ignores numeric references of ten or more c
 
 def _utf16_length(text: str) -> int:
     """Telegram counts UTF-16 code units: characters beyond the BMP count twice."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
 
 
 def _reference_length(match: re.Match[str]) -> int:

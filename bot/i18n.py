@@ -39,6 +39,12 @@ def _translations(language: str) -> NullTranslations:
     return Translations(fp=compiled, domain=DOMAIN)
 
 
+@functools.cache
+def _locale(language: str) -> Locale:
+    """Parsing a locale reads Babel's data files: once per language is enough."""
+    return Locale.parse(_BABEL_LOCALES[language])
+
+
 @dataclass(frozen=True)
 class Translator:
     """Everything a handler or card needs to speak one interface language."""
@@ -48,7 +54,7 @@ class Translator:
     @property
     def locale(self) -> Locale:
         """The Babel locale for dates and numbers."""
-        return Locale.parse(_BABEL_LOCALES[self.language])
+        return _locale(self.language)
 
     def gettext(self, message: str) -> str:
         """Translate one message (English source text is the message id)."""

@@ -1,0 +1,230 @@
+"""Broadcast benchmark: the morning digest to thousands of chats against the local Bot API emulator.
+
+a. With Telegram's limits on: achieved messages/s as a fraction of the limit, and 429s. The emulator's clock is
+   scaled (--scale) and the bot's limits are scaled by the same factor, so rates are compared in emulator seconds.
+b. With the emulator unlimited: the bot's own ceiling (digests/s, CPU ms per delivered digest) beside a bare
+   python-telegram-bot send_message loop sending the same texts, measured in the same run.
+
+The emulator runs in its own process, so the CPU measured is the bot's alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+TOKEN = "123456:BENCH-TOKEN"
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """What the emulator process serves."""
+
+    chats: int
+    limited: bool
+    scale: float
+
+
+def _emulator_main(config: EmulatorConfig, conn: Connection) -> None:
+    """Child process: serve the emulator until asked for a report."""
+    from bot.emulator import BotApiEmulator, RateLimits
+
+    async def serve() -> None:
+        emulator = BotApiEmulator(TOKEN, rate_limits=RateLimits() if config.limited else None,
+                                  time_scale=config.scale)
+        await emulator.start()
+        for chat_id in range(1, config.chats + 1):
+            emulator.add_private_chat(chat_id, first_name=f"u{chat_id}", language_code="en")
+        conn.send(emulator.url)
+        loop = asyncio.get_running_loop()
+        while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
+            if command == "report":
+                sends = sorted(r.at for r in emulator.requests if r.method == "sendMessage" and r.status == 200)
+                digests = Counter(m.chat_id for m in emulator.sent() if m.buttons)
+                conn.send({"sends": sends, "too_many_requests": emulator.stats.too_many_requests,
+                           "digests": dict(digests)})
+            elif command == "clear":
+                emulator.requests.clear()
+                conn.send("ok")
+        await emulator.stop()
+
+    asyncio.run(serve())
+
+
+class EmulatorProcess:
+    """The emulator in another process, with the little control this benchmark needs."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self._conn, child = multiprocessing.Pipe()
+        self._process = multiprocessing.get_context("spawn").Process(target=_emulator_main, args=(config, child),
+                                                                     daemon=True)
+
+    def __enter__(self) -> str:
+        self._process.start()
+        return self._conn.recv()
+
+    def report(self) -> dict[str, Any]:
+        """Every successful send's time (emulator seconds), the 429 count, digests per chat."""
+        self._conn.send("report")
+        return self._conn.recv()
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.send("stop")
+        self._process.join(timeout=30)
+
+
+def _due_store(folder: str, chats: int) -> tuple[str, Any]:
+    """The samples plus `chats` subscribers, all due now; enough papers that each gets a full digest."""
+    from sqlalchemy import update
+
+    from bench.corpus import build_corpus
+    from storage.chats import ensure_chat
+    from storage.db import open_store, session_scope
+    from storage.ingest import Ingestor
+    from storage.models import Chat
+
+    url = f"sqlite:///{folder}/broadcast.db"
+    engine = open_store(url)
+    ingestor = Ingestor(engine)
+    for index, text in enumerate(build_corpus(200)):
+        ingestor.ingest_text(text, source=f"bench-{index}")
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        for chat_id in range(1, chats + 1):
+            ensure_chat(session=session, chat_id=chat_id, kind="private", title=None, ui_language="en",
+                        digest_time="09:00", timezone="Asia/Shanghai", now=now)
+        session.exec(update(Chat).values(next_due_at=now - timedelta(minutes=1)))
+    return url, engine
+
+
+async def _run_bot_broadcast(url: str, database_url: str, engine: Any, emulator: EmulatorProcess, chats: int,
+                             scale: float, limited: bool) -> dict[str, float]:
+    """Start the real bot (scheduler on), wait until every chat has its digest; CPU and wall time of this process."""
+    from bot.app import build_application
+    from bot.config import Settings
+
+    settings = Settings(telegram_bot_token=TOKEN, telegram_api_base_url=f"{url}/bot",
+                        telegram_api_file_url=f"{url}/file/bot", database_url=database_url, tick_seconds=0.05,
+                        rate_limit_per_second=30 * scale if limited else 100_000,
+                        private_chat_per_second=1 * scale if limited else 10_000,
+                        group_per_minute=20 * scale if limited else 100_000, delivery_concurrency=32)
+    application = build_application(settings, engine)
+    cpu, wall = time.process_time(), time.perf_counter()
+    async with application:
+        await application.start()
+        while len(emulator.report()["digests"]) < chats:
+            await asyncio.sleep(0.25)
+        elapsed_cpu, elapsed_wall = time.process_time() - cpu, time.perf_counter() - wall
+        await application.stop()
+    return {"cpu_s": elapsed_cpu, "wall_s": elapsed_wall}
+
+
+async def _run_bare_loop(url: str, texts: list[str], chats: int) -> dict[str, float]:
+    """The baseline: python-telegram-bot's Bot sending the same texts, 32 at a time, nothing else."""
+    from telegram import Bot
+    from telegram.constants import ParseMode
+
+    gate = asyncio.Semaphore(32)
+    bot = Bot(TOKEN, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot")
+
+    async def send(chat_id: int) -> None:
+        async with gate:
+            await bot.send_message(chat_id, texts[chat_id % len(texts)], parse_mode=ParseMode.HTML)
+
+    async with bot:
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(send(chat_id) for chat_id in range(1, chats + 1)))
+        return {"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall}
+
+
+def _digest_texts(engine: Any, count: int) -> list[str]:
+    """Rendered digests like the bot sends, for the bare loop."""
+    from bot.cards import render_digest
+    from bot.i18n import translator
+    from storage.db import session_scope
+    from storage.papers import pick_unseen_papers
+
+    texts = []
+    with session_scope(engine) as session:
+        for chat_id in range(1, count + 1):
+            papers = pick_unseen_papers(session=session, chat_id=chat_id, categories=["LG", "CV", "CL", "AS", "RO"],
+                                        limit=5)
+            texts.extend(m.text for m in render_digest(papers, language="both", t=translator("en"),
+                                                       day=datetime.now(UTC).date()))
+    return texts
+
+
+def limited_run(chats: int, scale: float) -> dict[str, Any]:
+    """a. Telegram's limits on: fraction of the limit achieved, 429s."""
+    with tempfile.TemporaryDirectory() as folder:
+        database_url, engine = _due_store(folder, chats)
+        emulator = EmulatorProcess(EmulatorConfig(chats=chats, limited=True, scale=scale))
+        with emulator as url:
+            timing = asyncio.run(_run_bot_broadcast(url, database_url, engine, emulator, chats, scale, True))
+            report = emulator.report()
+    sends = report["sends"]
+    rate = (len(sends) - 1) / (sends[-1] - sends[0])
+    return {"chats": chats, "scale": scale, "limit_msg_per_s": 30.0, "achieved_msg_per_s": round(rate, 2),
+            "fraction_of_limit": round(rate / 30.0, 4), "too_many_requests": report["too_many_requests"],
+            "digests_exactly_once": set(report["digests"].values()) == {1}, "wall_s": round(timing["wall_s"], 2)}
+
+
+def ceiling_run(chats: int) -> dict[str, Any]:
+    """b. Emulator unlimited: the full path against a bare send loop, CPU per message."""
+    with tempfile.TemporaryDirectory() as folder:
+        database_url, engine = _due_store(folder, chats)
+        texts = _digest_texts(engine, 50)
+        emulator = EmulatorProcess(EmulatorConfig(chats=chats, limited=False, scale=1.0))
+        with emulator as url:
+            bare = asyncio.run(_run_bare_loop(url, texts, chats))
+            emulator._conn.send("clear")
+            emulator._conn.recv()
+            full = asyncio.run(_run_bot_broadcast(url, database_url, engine, emulator, chats, 1.0, False))
+    bare_ms, full_ms = bare["cpu_s"] * 1000 / chats, full["cpu_s"] * 1000 / chats
+    return {"chats": chats, "bare_send_msgs_per_s": round(chats / bare["wall_s"], 1),
+            "bare_send_cpu_ms_per_msg": round(bare_ms, 3), "bot_digests_per_s": round(chats / full["wall_s"], 1),
+            "bot_cpu_ms_per_digest": round(full_ms, 3), "cpu_ratio_bot_to_bare": round(full_ms / bare_ms, 2),
+            "target_ratio": 1.5, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def main() -> int:
+    """Run both measurements, print a table, write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chats", type=int, default=3000)
+    parser.add_argument("--scale", type=float, default=4.0, help="emulator clock speed-up for the limited run")
+    args = parser.parse_args()
+    limited = limited_run(args.chats, args.scale)
+    ceiling = ceiling_run(args.chats)
+    print("a. broadcast with Telegram's limits on (rates in emulator seconds)")
+    print(f"{'chats':>6} {'scale':>6} {'limit/s':>8} {'achieved/s':>11} {'fraction':>9} {'429s':>5} {'once':>5} "
+          f"{'wall s':>7}")
+    print(f"{limited['chats']:>6} {limited['scale']:>6} {limited['limit_msg_per_s']:>8} "
+          f"{limited['achieved_msg_per_s']:>11} {limited['fraction_of_limit']:>9} {limited['too_many_requests']:>5} "
+          f"{limited['digests_exactly_once']!s:>5} {limited['wall_s']:>7}")
+    print("\nb. ceiling with the emulator unlimited (bot process CPU only)")
+    print(f"{'chats':>6} {'bare msg/s':>11} {'bare cpu ms':>12} {'bot digests/s':>14} {'bot cpu ms':>11} "
+          f"{'ratio':>6} {'target':>7} {'peak MB':>8}")
+    print(f"{ceiling['chats']:>6} {ceiling['bare_send_msgs_per_s']:>11} {ceiling['bare_send_cpu_ms_per_msg']:>12} "
+          f"{ceiling['bot_digests_per_s']:>14} {ceiling['bot_cpu_ms_per_digest']:>11} "
+          f"{ceiling['cpu_ratio_bot_to_bare']:>6} {ceiling['target_ratio']:>7} {ceiling['peak_rss_mb']:>8}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "broadcast.json").write_text(json.dumps({"limited": limited, "ceiling": ceiling}, indent=2))
+    print(f"\nwritten: {RESULTS / 'broadcast.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
