@@ -32,9 +32,9 @@ class Broadcast:
     chat_ids: list[int]
 
 
-def make_due_store(tmp_path: Path, private: int, groups: int = 0) -> Broadcast:
-    """Subscribers whose digest is due: private chats 1..private, groups -1..-groups."""
-    url = f"sqlite:///{tmp_path / 'broadcast.db'}"
+def make_due_store(tmp_path: Path, private: int, groups: int = 0, url: str | None = None) -> Broadcast:
+    """Subscribers whose digest is due: private chats 1..private, groups -1..-groups (SQLite unless url given)."""
+    url = url or f"sqlite:///{tmp_path / 'broadcast.db'}"
     engine = open_store(url)
     Ingestor(engine).ingest_sources(sorted(str(p) for p in SAMPLE_DIGESTS_DIR.glob("*.txt")))
     now = datetime.now(UTC)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,15 +35,33 @@ def _digests(server: EmulatorThread) -> dict[int, list[frozenset[str]]]:
     return server.call(read, server.emu)
 
 
-def _start_bot(server: EmulatorThread, database_url: str, log: Path) -> subprocess.Popen[bytes]:
+def _start_bot(server: EmulatorThread, database_url: str, log: Path, *flags: str,
+               **settings: str) -> subprocess.Popen[bytes]:
     """`python -m bot run` as an operator starts it, paced for Telegram's real limits."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "ADMIN_"))}
     env |= {"TELEGRAM_BOT_TOKEN": server.emu.token, "TELEGRAM_API_BASE_URL": server.emu.api_base_url,
             "TELEGRAM_API_FILE_URL": server.emu.file_base_url, "DATABASE_URL": database_url,
             "TICK_SECONDS": "0.2", "CLAIM_LEASE_SECONDS": "3", "DELIVERY_CONCURRENCY": str(CONCURRENCY),
-            "PYTHONPATH": str(ROOT), "LOG_LEVEL": "INFO"}
-    return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT)
+            "PYTHONPATH": str(ROOT), "LOG_LEVEL": "INFO"} | settings
+    return subprocess.Popen([sys.executable, "-m", "bot", "run", *flags], cwd=ROOT, env=env,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def _free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _assert_each_chat_once(digests: dict[int, list[frozenset[str]]], chat_ids: list[int], in_flight: int,
+                           log: Path) -> None:
+    """Every chat got its digest; a repeat only for a message in flight at the kill, and then the same one."""
+    assert set(digests) == set(chat_ids), log.read_text()[-3000:]
+    repeated = {chat_id: sent for chat_id, sent in digests.items() if len(sent) > 1}
+    assert len(repeated) <= in_flight, f"more repeats than messages in flight: {len(repeated)}"
+    assert all(len(sent) == 2 and sent[0] == sent[1] for sent in repeated.values()), \
+        "a repeat is the in-flight message sent again, never a second digest"
 
 
 def _wait(condition: Callable[[], bool], timeout: float) -> None:
@@ -76,9 +95,34 @@ def test_sigkill_mid_broadcast_then_restart_delivers_every_digest_once(tmp_path:
             second.terminate()
             second.wait(timeout=30)
         digests = _digests(server)
-    assert set(digests) == set(world.chat_ids), log.read_text()[-3000:]
-    repeated = {chat_id: sent for chat_id, sent in digests.items() if len(sent) > 1}
-    print(f"killed after {at_kill} of {CHATS} digests; {len(repeated)} in-flight repeats")
-    assert len(repeated) <= CONCURRENCY, f"more repeats than messages in flight: {len(repeated)}"
-    assert all(len(sent) == 2 and sent[0] == sent[1] for sent in repeated.values()), \
-        "a repeat is the in-flight message sent again, never a second digest"
+    _assert_each_chat_once(digests, world.chat_ids, CONCURRENCY, log)
+
+
+def test_two_webhook_instances_on_postgresql_survive_losing_one(tmp_path: Path, postgres_url: str) -> None:
+    """Two `python -m bot run --webhook-url …` share one PostgreSQL; one is killed mid-broadcast."""
+    world = make_due_store(tmp_path, private=CHATS, url=postgres_url)
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    with EmulatorThread(BotApiEmulator(rate_limits=RateLimits())) as server:
+        for chat_id in world.chat_ids:
+            server.call(server.emu.add_private_chat, chat_id, first_name=f"u{chat_id}", language_code="en")
+        bots = []
+        for log in logs:
+            port = _free_port()
+            # Two instances share Telegram's 30/s: each keeps half.
+            bots.append(_start_bot(server, postgres_url, log, "--webhook-url", f"http://127.0.0.1:{port}/telegram",
+                                   "--port", str(port), RATE_LIMIT_PER_SECOND="15", WEBHOOK_SECRET_TOKEN="s3cr3t"))
+        try:
+            _wait(lambda: len(_digests(server)) >= CHATS // 3, timeout=60)
+            bots[0].send_signal(signal.SIGKILL)
+            bots[0].wait(timeout=30)
+            assert len(_digests(server)) < CHATS, "the kill landed mid-broadcast"
+            _wait(lambda: len(_digests(server)) == CHATS, timeout=90)
+            time.sleep(1.0)
+        finally:
+            for bot in bots:
+                if bot.poll() is None:
+                    bot.terminate()
+                    bot.wait(timeout=30)
+        digests = _digests(server)
+    _assert_each_chat_once(digests, world.chat_ids, CONCURRENCY, logs[0])
+    assert all("kind=scheduled sent" in log.read_text() for log in logs), "both instances delivered a share"
