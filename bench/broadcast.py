@@ -50,14 +50,16 @@ def _emulator_main(config: EmulatorConfig, conn: Connection) -> None:
             emulator.add_private_chat(chat_id, first_name=f"u{chat_id}", language_code="en")
         conn.send(emulator.url)
         loop = asyncio.get_running_loop()
+        since = 0.0  # emulator time of the last "clear": what came before belongs to another measurement
         while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
             if command == "report":
-                sends = sorted(r.at for r in emulator.requests if r.method == "sendMessage" and r.status == 200)
-                digests = Counter(m.chat_id for m in emulator.sent() if m.buttons)
+                sends = sorted(r.at for r in emulator.requests
+                               if r.method == "sendMessage" and r.status == 200 and r.at >= since)
+                digests = Counter(m.chat_id for m in emulator.sent() if m.buttons and m.sent_at >= since)
                 conn.send({"sends": sends, "too_many_requests": emulator.stats.too_many_requests,
                            "digests": dict(digests)})
             elif command == "clear":
-                emulator.requests.clear()
+                since = emulator.now()
                 conn.send("ok")
         await emulator.stop()
 
@@ -80,6 +82,11 @@ class EmulatorProcess:
         """Every successful send's time (emulator seconds), the 429 count, digests per chat."""
         self._conn.send("report")
         return self._conn.recv()
+
+    def clear(self) -> None:
+        """Start counting afresh (the earlier messages stay, but are left out of reports)."""
+        self._conn.send("clear")
+        self._conn.recv()
 
     def __exit__(self, *exc: object) -> None:
         self._conn.send("stop")
@@ -132,17 +139,20 @@ async def _run_bot_broadcast(url: str, database_url: str, engine: Any, emulator:
     return {"cpu_s": elapsed_cpu, "wall_s": elapsed_wall}
 
 
-async def _run_bare_loop(url: str, texts: list[str], chats: int) -> dict[str, float]:
-    """The baseline: python-telegram-bot's Bot sending the same texts, 32 at a time, nothing else."""
-    from telegram import Bot
+async def _run_bare_loop(url: str, messages: list[tuple[str, Any]], chats: int) -> dict[str, float]:
+    """The baseline: python-telegram-bot's Bot sending the same messages (text and ⭐ keyboard), 32 at a time."""
+    from telegram import Bot, LinkPreviewOptions
     from telegram.constants import ParseMode
 
     gate = asyncio.Semaphore(32)
     bot = Bot(TOKEN, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot")
+    no_preview = LinkPreviewOptions(is_disabled=True)
 
     async def send(chat_id: int) -> None:
+        text, keyboard = messages[chat_id % len(messages)]
         async with gate:
-            await bot.send_message(chat_id, texts[chat_id % len(texts)], parse_mode=ParseMode.HTML)
+            await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
+                                   link_preview_options=no_preview)
 
     async with bot:
         cpu, wall = time.process_time(), time.perf_counter()
@@ -150,9 +160,9 @@ async def _run_bare_loop(url: str, texts: list[str], chats: int) -> dict[str, fl
         return {"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall}
 
 
-def _digest_texts(engine: Any, count: int) -> list[str]:
-    """Rendered digests like the bot sends, for the bare loop."""
-    from bot.cards import render_digest
+def _digest_messages(engine: Any, count: int) -> list[tuple[str, Any]]:
+    """Rendered digests with their keyboards, exactly as the bot sends them, for the bare loop."""
+    from bot.cards import render_digest, star_keyboard
     from bot.i18n import translator
     from storage.db import session_scope
     from storage.papers import pick_unseen_papers
@@ -162,8 +172,9 @@ def _digest_texts(engine: Any, count: int) -> list[str]:
         for chat_id in range(1, count + 1):
             papers = pick_unseen_papers(session=session, chat_id=chat_id, categories=["LG", "CV", "CL", "AS", "RO"],
                                         limit=5)
-            texts.extend(m.text for m in render_digest(papers, language="both", t=translator("en"),
-                                                       day=datetime.now(UTC).date()))
+            texts.extend((m.text, star_keyboard(m, saved=set()))
+                         for m in render_digest(papers, language="both", t=translator("en"),
+                                                day=datetime.now(UTC).date()))
     return texts
 
 
@@ -186,12 +197,11 @@ def ceiling_run(chats: int) -> dict[str, Any]:
     """b. Emulator unlimited: the full path against a bare send loop, CPU per message."""
     with tempfile.TemporaryDirectory() as folder:
         database_url, engine = _due_store(folder, chats)
-        texts = _digest_texts(engine, 50)
+        texts = _digest_messages(engine, 50)
         emulator = EmulatorProcess(EmulatorConfig(chats=chats, limited=False, scale=1.0))
         with emulator as url:
             bare = asyncio.run(_run_bare_loop(url, texts, chats))
-            emulator._conn.send("clear")
-            emulator._conn.recv()
+            emulator.clear()
             full = asyncio.run(_run_bot_broadcast(url, database_url, engine, emulator, chats, 1.0, False))
     bare_ms, full_ms = bare["cpu_s"] * 1000 / chats, full["cpu_s"] * 1000 / chats
     return {"chats": chats, "bare_send_msgs_per_s": round(chats / bare["wall_s"], 1),

@@ -51,6 +51,7 @@ class DeliveryOutcome:
     status: DeliveryStatus
     papers: int = 0
     messages: int = 0
+    finished: bool = False  # the pending digest was already closed with the last message's record
 
 
 class ChatUnreachable(Exception):
@@ -100,7 +101,7 @@ async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: De
     for the next tick when Telegram kept failing.
     """
     outcome = await _deliver(bot=bot, services=services, chat_id=chat_id, kind=kind, pending=pending)
-    if pending is not None:
+    if pending is not None and not outcome.finished:
         owner = services.owner
         if outcome.status is DeliveryStatus.FAILED:
             await services.db(lambda session: release_pending_digest(session=session, chat_id=outcome.chat_id,
@@ -151,9 +152,10 @@ async def _deliver(*, bot: Bot, services: Services, chat_id: int, kind: Delivery
     messages = render_digest(plan.papers, language=chat.language, t=translator(chat.ui_language),
                              day=local_day(now, chat.timezone).date())
     paid = services.settings.paid_broadcast and kind is not DeliveryKind.TODAY
-    target, sent_papers, sent_messages = chat.id, 0, 0
-    for message in messages:
+    target, sent_papers, sent_messages, finished = chat.id, 0, 0, False
+    for number, message in enumerate(messages, start=1):
         ids = list(message.paper_ids)
+        last_of_pending = pending is not None and number == len(messages)
         try:
             target, sent = await _send_to_chat(bot, services, target, message.text,
                                                star_keyboard(message, saved=plan.saved), paid)
@@ -166,13 +168,22 @@ async def _deliver(*, bot: Bot, services: Services, chat_id: int, kind: Delivery
             log.warning("chat=%s papers=%s not sent after retries: %s", target, ids, error)
             return DeliveryOutcome(target, DeliveryStatus.FAILED, sent_papers, sent_messages)
         # The window a crash can repeat: the message above is out, this record is not yet written.
-        await services.db(lambda session, target=target, ids=ids, sent=sent: record_deliveries(
-            session=session, chat_id=target, paper_ids=ids, kind=kind.value, message_id=sent.message_id, now=now))
+        finished = await services.db(lambda session, target=target, ids=ids, sent=sent, last=last_of_pending: (
+            _record(session, chat_id=target, paper_ids=ids, kind=kind, message_id=sent.message_id, now=now,
+                    finish_owner=owner if last else None)))
         sent_papers += len(ids)
         sent_messages += 1
         log.info("chat=%s papers=%s kind=%s sent", target, ids, kind.value)
     status = DeliveryStatus.SENT if sent_messages else DeliveryStatus.FAILED
-    return DeliveryOutcome(target, status, sent_papers, sent_messages)
+    return DeliveryOutcome(target, status, sent_papers, sent_messages, finished)
+
+
+def _record(session: Session, *, chat_id: int, paper_ids: list[int], kind: DeliveryKind, message_id: int,
+            now: datetime, finish_owner: str | None) -> bool:
+    """Record a sent message; with its digest's last message, close the pending digest in the same transaction."""
+    record_deliveries(session=session, chat_id=chat_id, paper_ids=paper_ids, kind=kind.value,
+                      message_id=message_id, now=now)
+    return finish_owner is not None and finish_pending_digest(session=session, chat_id=chat_id, owner=finish_owner)
 
 
 async def _send_to_chat(bot: Bot, services: Services, target: int, text: str,

@@ -14,6 +14,8 @@ from sqlmodel import Session, SQLModel, select
 from storage.models import Delivery, DeliveryKind
 
 _DIALECT_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+_RECORD = {name: dialect_insert(Delivery).on_conflict_do_nothing(index_elements=["chat_id", "paper_id"])
+           for name, dialect_insert in _DIALECT_INSERTS.items()}
 
 
 def insert_ignoring_duplicates(*, session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> int:
@@ -32,7 +34,11 @@ def record_deliveries(*, session: Session, chat_id: int, paper_ids: Sequence[int
     kind = DeliveryKind(kind).value
     rows = [{"chat_id": chat_id, "paper_id": paper_id, "kind": kind, "message_id": message_id, "sent_at": now}
             for paper_id in dict.fromkeys(paper_ids)]
-    return insert_ignoring_duplicates(session=session, model=Delivery, rows=rows)
+    if not rows:
+        return 0
+    # One prebuilt statement run for every row: compiling a fresh multi-row INSERT per message cost more.
+    statement = _RECORD[session.get_bind().dialect.name]
+    return session.connection().execute(statement.execution_options(preserve_rowcount=True), rows).rowcount
 
 
 def delivered_paper_ids(*, session: Session, chat_id: int) -> set[int]:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import exists, func
+from sqlalchemy import bindparam, exists, func
 from sqlmodel import Session, select
 
 from storage.models import Delivery, DigestPaper, Paper
@@ -48,14 +48,17 @@ def pick_unseen_papers(*, session: Session, chat_id: int, categories: Sequence[s
     """The chat's next papers: never sent to it, newest digest first, highlights and main entries leading."""
     if not categories or limit <= 0:
         return []
-    delivered = select(Delivery.id).where(Delivery.chat_id == chat_id, Delivery.paper_id == Paper.id)
-    return list(session.exec(
-        select(Paper)
-        .where(Paper.category.in_(list(categories)), ~exists(delivered))
-        .order_by(Paper.rank_date.desc(), Paper.rank_digest_id.desc(), Paper.highlight.desc(), Paper.minor,
-                  Paper.id)
-        .limit(limit)
-    ).all())
+    return list(session.exec(_PICK, params={"chat_id": chat_id, "categories": list(categories), "limit": limit}).all())
+
+
+# Built once: this runs for every chat of every broadcast, and building the statement cost as much as running it.
+_PICK = (
+    select(Paper)
+    .where(Paper.category.in_(bindparam("categories", expanding=True)),
+           ~exists(select(Delivery.id).where(Delivery.chat_id == bindparam("chat_id"), Delivery.paper_id == Paper.id)))
+    .order_by(Paper.rank_date.desc(), Paper.rank_digest_id.desc(), Paper.highlight.desc(), Paper.minor, Paper.id)
+    .limit(bindparam("limit"))
+)
 
 
 def get_paper(*, session: Session, paper_id: int) -> Paper | None:
