@@ -26,6 +26,8 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.broadcast
+	$(BIN)/python -m bench.picking
 
 # Refresh the message catalogs from the source (then translate the new zh entries).
 messages: $(VENV)/.installed-test

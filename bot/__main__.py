@@ -137,8 +137,13 @@ def run_demo(database: Path) -> int:
 
 def _webhook_flags_problem(args: argparse.Namespace, settings: Settings) -> str | None:
     """Webhook flags only make sense together; polling with a forgotten --webhook-url would fail silently."""
-    if args.secret_token is None and args.webhook_url is not None and settings.webhook_secret_token is not None:
-        args.secret_token = settings.webhook_secret_token.get_secret_value()  # kept off the command line (ps)
+    from bot.webhook import is_valid_secret_token
+
+    configured = settings.webhook_secret_token.get_secret_value() if settings.webhook_secret_token else ""
+    if args.secret_token is None and args.webhook_url is not None and configured:
+        if not is_valid_secret_token(configured):
+            return "WEBHOOK_SECRET_TOKEN must be 1-256 characters of A-Z a-z 0-9 _ -"
+        args.secret_token = configured  # kept off the command line, where `ps` would show it
     if args.webhook_url is None:
         given = [flag for flag, value in (("--secret-token", args.secret_token), ("--listen", args.listen),
                                           ("--port", args.port), ("--webhook-path", args.webhook_path))
