@@ -26,7 +26,7 @@ from storage.deliveries import delivered_paper_ids, record_deliveries
 from storage.favourites import favourite_ids
 from storage.models import Chat, DeliveryKind, Paper, PendingDigest
 from storage.papers import papers_by_ids, pick_unseen_papers
-from storage.pending import finish_pending_digest, plan_pending_digest, release_pending_digest
+from storage.pending import finish_pending_digest, holds_lease, plan_pending_digest, release_pending_digest
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
@@ -41,6 +41,7 @@ class DeliveryStatus(StrEnum):
     NOTHING_NEW = "nothing_new"
     UNREACHABLE = "unreachable"  # blocked, kicked, deactivated or gone: the chat was marked inactive
     FAILED = "failed"  # Telegram kept failing; nothing was recorded for the unsent part
+    LEASE_LOST = "lease_lost"  # the pending digest's lease ran out and another worker may hold it: hands off
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,7 @@ async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: De
     for the next tick when Telegram kept failing.
     """
     outcome = await _deliver(bot=bot, services=services, chat_id=chat_id, kind=kind, pending=pending)
-    if pending is not None and not outcome.finished:
+    if pending is not None and not outcome.finished and outcome.status is not DeliveryStatus.LEASE_LOST:
         owner = services.owner
         if outcome.status is DeliveryStatus.FAILED:
             await services.db(lambda session: release_pending_digest(session=session, chat_id=outcome.chat_id,
@@ -119,10 +120,14 @@ class _Plan:
     chat: Chat | None
     papers: list[Paper]
     saved: set[int]
+    lease_lost: bool = False
 
 
-def _plan(session: Session, *, chat_id: int, pending: PendingDigest | None, limit: int, owner: str) -> _Plan:
+def _plan(session: Session, *, chat_id: int, pending: PendingDigest | None, limit: int, owner: str,
+          now: datetime) -> _Plan:
     """The chat, and its papers: a pending digest's plan minus what already went out, else a fresh pick."""
+    if pending is not None and not holds_lease(session=session, chat_id=chat_id, owner=owner, now=now):
+        return _Plan(None, [], set(), lease_lost=True)
     chat = get_chat(session=session, chat_id=chat_id)
     if chat is None or (pending is not None and not chat.active):
         return _Plan(None, [], set())
@@ -143,7 +148,10 @@ async def _deliver(*, bot: Bot, services: Services, chat_id: int, kind: Delivery
     now = services.clock()
     limit, owner = services.settings.digest_size, services.owner
     plan = await services.db(lambda session: _plan(session, chat_id=chat_id, pending=pending, limit=limit,
-                                                   owner=owner))
+                                                   owner=owner, now=now))
+    if plan.lease_lost:
+        log.warning("chat=%s pending digest no longer leased by this process; left to its holder", chat_id)
+        return DeliveryOutcome(chat_id, DeliveryStatus.LEASE_LOST)
     if plan.chat is None:
         return DeliveryOutcome(chat_id, DeliveryStatus.UNREACHABLE)
     if not plan.papers:

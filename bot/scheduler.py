@@ -31,18 +31,26 @@ async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> list[DeliveryOutcome]:
         if len(claimed) < CLAIM_BATCH:
             break
     outcomes: list[DeliveryOutcome] = []
+    chunk = lease_chunk(services)
     while True:
         now = services.clock()
         leased = await services.db(lambda session, now=now: lease_pending_digests(
             session=session, now=now, owner=services.owner, lease_seconds=services.settings.claim_lease_seconds,
-            limit=CLAIM_BATCH))
+            limit=chunk))
         outcomes.extend(await _deliver_all(context, services, leased))
-        if len(leased) < CLAIM_BATCH:
+        if len(leased) < chunk:
             break
     if outcomes:
         log.info("tick: %d digests, %s", len(outcomes), _summary(outcomes))
     services.ticks += 1
     return outcomes
+
+
+def lease_chunk(services: Services) -> int:
+    """Lease only what this process can send in half a lease at its pace, so no lease runs out mid-send."""
+    settings = services.settings
+    rate = settings.paid_rate_per_second if settings.paid_broadcast else settings.rate_limit_per_second
+    return max(1, min(CLAIM_BATCH, int(rate * settings.claim_lease_seconds / 2)))
 
 
 async def _deliver_all(context: ContextTypes.DEFAULT_TYPE, services: Services,

@@ -251,13 +251,20 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> Cha
         if new is None:
             raise LookupError(f"chat {old_chat_id} is not subscribed")
         return new  # migrated already
-    settings = {name: getattr(old, name) for name in _SETTINGS}
     if new is None:
-        new = Chat(id=new_chat_id, kind=_MIGRATED_KIND, title=old.title, created_at=old.created_at, **settings)
-        session.add(new)
-    else:
-        for name, value in settings.items():
-            setattr(new, name, value)
+        # Renumber the row in one statement, before anything else, so its due time and claim are whatever is
+        # committed now: copying fields read earlier could resurrect a due time a tick just moved.
+        session.exec(update(Chat).where(Chat.id == old_chat_id).values(id=new_chat_id, kind=_MIGRATED_KIND)
+                     .execution_options(synchronize_session=False))
+        session.expunge(old)
+        for model in (Delivery, Favourite):
+            _move_rows(session, model, old_chat_id, new_chat_id)
+        session.exec(update(PendingDigest).where(PendingDigest.chat_id == old_chat_id)
+                     .values(chat_id=new_chat_id).execution_options(synchronize_session=False))
+        session.flush()
+        return session.get(Chat, new_chat_id)
+    for name in _SETTINGS:
+        setattr(new, name, getattr(old, name))
     session.flush()
     for model in (Delivery, Favourite):
         _move_rows(session, model, old_chat_id, new_chat_id)

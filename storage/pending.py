@@ -40,6 +40,13 @@ def lease_pending_digests(*, session: Session, now: datetime, owner: str, lease_
     return leased
 
 
+def holds_lease(*, session: Session, chat_id: int, owner: str, now: datetime) -> bool:
+    """Whether this worker still holds the digest's lease: checked before sending, never after it ran out."""
+    pending = session.get(PendingDigest, chat_id)
+    return pending is not None and pending.lease_owner == owner and pending.lease_until is not None and (
+        pending.lease_until > now)
+
+
 def plan_pending_digest(*, session: Session, chat_id: int, owner: str, paper_ids: Sequence[int]) -> bool:
     """Fix which papers this digest holds, so a resumed delivery sends the same ones; False if not ours."""
     result = session.exec(
