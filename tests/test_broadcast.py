@@ -103,7 +103,11 @@ async def test_502s_blocked_and_migrated_chats_still_get_exactly_one_digest(tmp_
     reachable = {chat_id for chat_id in world.chat_ids if chat_id not in blocked and chat_id not in migrated}
     reachable |= set(migrated.values())
     async with running_bot(settings, world.engine, emulator=emulator, with_scheduler=True):
-        await emulator.wait_until(lambda: reachable <= set(digests_per_chat(emulator)), timeout=60)
+        try:
+            await emulator.wait_until(lambda: reachable <= set(digests_per_chat(emulator)), timeout=60)
+        except TimeoutError:
+            missing = reachable - set(digests_per_chat(emulator))
+            raise AssertionError(f"no digest for {sorted(missing)}") from None
         emulator.random_error_rate = 0.0
     assert sum(1 for r in emulator.requests if r.status == 502) > 0, "the faults really happened"
     counts = digests_per_chat(emulator)

@@ -360,3 +360,27 @@ def test_migrating_onto_an_existing_chat_merges_without_duplicates(engine: Engin
     assert _favourite_ids(engine, -1001000) == {papers[0], papers[1], papers[3]}
     assert _delivered(engine, -1001000) == {papers[0], papers[1], papers[2], papers[4]}
     assert _favourite_ids(engine, -100) == set() and _delivered(engine, -100) == set()
+
+
+def test_a_group_migrating_mid_delivery_keeps_its_pending_digest_but_frees_the_lease(engine: Engine) -> None:
+    from storage.chats import claim_due_chats, ensure_chat, migrate_chat
+    from storage.models import PendingDigest
+    from storage.pending import lease_pending_digests
+
+    now = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+    with session_scope(engine) as session:
+        ensure_chat(session=session, chat_id=-42, kind="group", title="g", ui_language="en", digest_time="09:00",
+                    timezone="Asia/Shanghai", now=now - timedelta(days=1))
+    with session_scope(engine) as session:
+        assert [chat.id for chat in claim_due_chats(session=session, now=now)] == [-42]
+        (leased,) = lease_pending_digests(session=session, now=now, owner="worker-a", lease_seconds=300, limit=10)
+        assert leased.chat_id == -42
+    with session_scope(engine) as session:
+        migrate_chat(session=session, old_chat_id=-42, new_chat_id=-10042)
+    with session_scope(engine) as session:
+        assert session.get(PendingDigest, -42) is None
+        moved = session.get(PendingDigest, -10042)
+        assert moved is not None and moved.lease_owner is None, "the next tick can deliver it under the new id"
+        (again,) = lease_pending_digests(session=session, now=now, owner="worker-b", lease_seconds=300, limit=10)
+        assert again.chat_id == -10042
+        assert session.get(Chat, -10042).next_due_at > now, "the claim's due time moved with the chat"
