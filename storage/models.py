@@ -55,11 +55,6 @@ class Digest(SQLModel, table=True):
 class Paper(SQLModel, table=True):
     """One paper, merged across every digest that mentions it."""
 
-    __table_args__ = (
-        Index("ix_paper_pick", "rank_date", "rank_digest_id", "highlight", "minor", "id"),
-        Index("ix_paper_category_pick", "category", "rank_date", "rank_digest_id", "highlight", "minor", "id"),
-    )
-
     id: int | None = Field(default=None, primary_key=True)
     category: str | None = Field(default=None, max_length=2)
     category_inferred: bool = False
@@ -79,6 +74,13 @@ class Paper(SQLModel, table=True):
     rank_date: date | None = Field(default=None)
     rank_digest_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# The pick order itself, with the category alongside: a chat's next papers are read off the index top down,
+# probing deliveries as they go, with or without planner statistics (bench/picking.py measured 200 ms → 0.5 ms
+# on SQLite without ANALYZE at 100,000 papers).
+Index("ix_paper_pick", Paper.rank_date.desc(), Paper.rank_digest_id.desc(), Paper.highlight.desc(), Paper.minor,
+      Paper.id, Paper.category)
 
 
 class DigestPaper(SQLModel, table=True):
