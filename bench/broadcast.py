@@ -214,7 +214,8 @@ def main() -> int:
     """Run both measurements, print a table, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chats", type=int, default=3000)
-    parser.add_argument("--scale", type=float, default=4.0, help="emulator clock speed-up for the limited run")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="emulator clock speed-up for the limited run (the bot's limits are scaled alike)")
     args = parser.parse_args()
     limited = limited_run(args.chats, args.scale)
     ceiling = ceiling_run(args.chats)

@@ -30,16 +30,7 @@ async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> list[DeliveryOutcome]:
                                                                              limit=CLAIM_BATCH))
         if len(claimed) < CLAIM_BATCH:
             break
-    outcomes: list[DeliveryOutcome] = []
-    chunk = lease_chunk(services)
-    while True:
-        now = services.clock()
-        leased = await services.db(lambda session, now=now: lease_pending_digests(
-            session=session, now=now, owner=services.owner, lease_seconds=services.settings.claim_lease_seconds,
-            limit=chunk))
-        outcomes.extend(await _deliver_all(context, services, leased))
-        if len(leased) < chunk:
-            break
+    outcomes = await _deliver_leased(context, services)
     if outcomes:
         log.info("tick: %d digests, %s", len(outcomes), _summary(outcomes))
     services.ticks += 1
@@ -53,17 +44,41 @@ def lease_chunk(services: Services) -> int:
     return max(1, min(CLAIM_BATCH, int(rate * settings.claim_lease_seconds / 2)))
 
 
-async def _deliver_all(context: ContextTypes.DEFAULT_TYPE, services: Services,
-                       leased: list[PendingDigest]) -> list[DeliveryOutcome]:
-    """Deliver many chats at once: the rate limiter, not this loop, sets the pace."""
-    gate = asyncio.Semaphore(services.settings.delivery_concurrency)
+async def _deliver_leased(context: ContextTypes.DEFAULT_TYPE, services: Services) -> list[DeliveryOutcome]:
+    """Lease pending digests chunk by chunk and keep DELIVERY_CONCURRENCY workers busy on them.
 
-    async def one(pending: PendingDigest) -> DeliveryOutcome:
-        async with gate:
-            return await deliver_digest(bot=context.bot, services=services, chat_id=pending.chat_id,
-                                        kind=DeliveryKind.SCHEDULED, pending=pending)
+    The next chunk is leased before the workers run dry, so the rate limiter, not the leasing, sets the pace.
+    """
+    settings = services.settings
+    chunk, workers = lease_chunk(services), settings.delivery_concurrency
+    queue: asyncio.Queue[PendingDigest | None] = asyncio.Queue()
+    outcomes: list[DeliveryOutcome] = []
 
-    return list(await asyncio.gather(*(one(pending) for pending in leased)))
+    async def work() -> None:
+        while (pending := await queue.get()) is not None:
+            outcomes.append(await deliver_digest(bot=context.bot, services=services, chat_id=pending.chat_id,
+                                                 kind=DeliveryKind.SCHEDULED, pending=pending))
+
+    tasks = [asyncio.create_task(work()) for _ in range(workers)]
+    try:
+        while True:
+            now = services.clock()
+            leased = await services.db(lambda session, now=now: lease_pending_digests(
+                session=session, now=now, owner=services.owner, lease_seconds=settings.claim_lease_seconds,
+                limit=chunk))
+            for pending in leased:
+                queue.put_nowait(pending)
+            if len(leased) < chunk:
+                break
+            while queue.qsize() > workers and not all(task.done() for task in tasks):
+                await asyncio.sleep(0.05)
+            if all(task.done() for task in tasks):
+                break  # the workers failed: what is leased waits out its lease and is retried
+    finally:
+        for _ in tasks:
+            queue.put_nowait(None)
+        await asyncio.gather(*tasks)
+    return outcomes
 
 
 def _summary(outcomes: list[DeliveryOutcome]) -> str:
