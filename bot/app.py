@@ -40,8 +40,6 @@ async def _register_menu(application: Application) -> None:  # type: ignore[type
     for language in SUPPORTED:
         await application.bot.set_my_commands(command_menu(language),
                                               language_code=None if language == "en" else language)
-    services = application.bot_data[SERVICES_KEY]
-    services.bot_username = application.bot.username
 
 
 def pace_limits(settings: Settings) -> PaceLimits:

@@ -39,7 +39,6 @@ class Services:
     settings: Settings
     engine: Engine
     clock: Callable[[], datetime] = system_clock
-    bot_username: str = field(default="")
     owner: str = field(default_factory=instance_name)  # who holds a lease on a pending digest
     ticks: int = 0  # scheduler ticks completed, for logs and for tests that wait on the scheduler
 

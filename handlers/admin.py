@@ -80,7 +80,7 @@ async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         except DocumentError as error:
             await reply(update, ingest_text(IngestReport(source=args[0], error=str(error)), t))
             return
-        await _ingest_text(update, services, document.text, args[0])
+        await _ingest_text(update, services, document.text, args[0], t)
     else:
         await reply(update, t.gettext("Send a digest file with the caption /ingest, reply /ingest to a digest file, "
                                       "or give a link: /ingest https://…"))
@@ -110,16 +110,14 @@ async def _ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE, d
     except DocumentError as error:
         await reply(update, ingest_text(IngestReport(source=name, error=str(error)), t))
         return
-    await _ingest_text(update, services, text, name)
+    await _ingest_text(update, services, text, name, t)
 
 
-async def _ingest_text(update: Update, services: Services, text: str, source: str) -> None:
+async def _ingest_text(update: Update, services: Services, text: str, source: str, t: Translator) -> None:
     """Store the digest off the event loop and report like the CLI does."""
     ingestor = Ingestor(services.engine, max_bytes=services.settings.max_digest_bytes,
                         timeout=services.settings.fetch_timeout)
     report = await asyncio.to_thread(ingestor.ingest_text, text, source=source)
-    chat = await services.db(lambda session: get_chat(session=session, chat_id=update.effective_chat.id))
-    t = language_of(update, chat)
     await reply(update, ingest_text(report, t))
 
 

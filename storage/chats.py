@@ -259,10 +259,7 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> Cha
         session.expunge(old)
         for model in (Delivery, Favourite):
             _move_rows(session, model, old_chat_id, new_chat_id)
-        # The lease was taken for the old id; freed, the next tick delivers under the new one.
-        session.exec(update(PendingDigest).where(PendingDigest.chat_id == old_chat_id)
-                     .values(chat_id=new_chat_id, lease_owner=None, lease_until=None)
-                     .execution_options(synchronize_session=False))
+        _move_pending(session, old_chat_id, new_chat_id)
         session.flush()
         return session.get(Chat, new_chat_id)
     for name in _SETTINGS:
@@ -271,14 +268,19 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> Cha
     for model in (Delivery, Favourite):
         _move_rows(session, model, old_chat_id, new_chat_id)
     if session.get(PendingDigest, new_chat_id) is None:  # a digest owed to the group is owed to the supergroup
-        session.exec(update(PendingDigest).where(PendingDigest.chat_id == old_chat_id)
-                     .values(chat_id=new_chat_id, lease_owner=None, lease_until=None)
-                     .execution_options(synchronize_session=False))
+        _move_pending(session, old_chat_id, new_chat_id)
     session.exec(delete(PendingDigest).where(PendingDigest.chat_id == old_chat_id)
                  .execution_options(synchronize_session=False))
     session.delete(old)
     session.flush()
     return new
+
+
+def _move_pending(session: Session, old_chat_id: int, new_chat_id: int) -> None:
+    """Move a pending digest to the new id; its lease was for the old id, so freed, the next tick delivers it."""
+    session.exec(update(PendingDigest).where(PendingDigest.chat_id == old_chat_id)
+                 .values(chat_id=new_chat_id, lease_owner=None, lease_until=None)
+                 .execution_options(synchronize_session=False))
 
 
 def _move_rows(session: Session, model: type[Delivery] | type[Favourite], old_chat_id: int,

@@ -71,7 +71,3 @@ def release_pending_digest(*, session: Session, chat_id: int, owner: str) -> Non
         .values(lease_owner=None, lease_until=None).execution_options(synchronize_session=False)
     )
 
-
-def count_pending_digests(*, session: Session) -> int:
-    """How many scheduled digests are still owed, for logs and tests."""
-    return len(session.exec(select(PendingDigest.chat_id)).all())
