@@ -9,11 +9,13 @@ from sqlalchemy import Engine
 from telegram import BotCommand
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.arxiv import schedule_arxiv_enrichment
 from bot.config import Settings
 from bot.i18n import SUPPORTED, translator
 from bot.pacing import PaceLimits, Pacer
 from bot.scheduler import schedule_ticks
 from bot.services import SERVICES_KEY, Services, system_clock
+from bot.sources import register_configured_sources, schedule_source_checks
 
 MENU = ("today", "categories", "time", "lang", "favorites", "settings", "subscribe", "unsubscribe", "help")
 
@@ -68,6 +70,9 @@ def build_application(settings: Settings, engine: Engine, *, clock: Callable[[],
     )
     application.bot_data[SERVICES_KEY] = Services(settings=settings, engine=engine, clock=clock)
     register(application)
+    register_configured_sources(settings, engine)
     if with_scheduler:
         schedule_ticks(application)
+        schedule_source_checks(application)
+        schedule_arxiv_enrichment(application)
     return application

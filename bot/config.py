@@ -6,12 +6,17 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///data/papers-digest.db"
+MAX_URL_LENGTH = 2000  # what the source table stores
+ARXIV_API_URL = "http://export.arxiv.org/api/query"
+ARXIV_MIN_INTERVAL = 3.0  # arXiv's API terms: no more than one request every three seconds
+_ARXIV_HOSTS = ("arxiv.org", "export.arxiv.org")
 
 
 class SettingsError(ValueError):
@@ -45,6 +50,13 @@ class Settings(BaseSettings):
     claim_lease_seconds: float = Field(default=300.0, gt=0, le=86_400)
     max_digest_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     fetch_timeout: float = Field(default=20.0, gt=0, le=300)
+    digest_sources: Annotated[tuple[str, ...], NoDecode] = ()
+    source_poll_minutes: float = Field(default=60.0, ge=0, le=7 * 24 * 60)
+    source_retries: int = Field(default=2, ge=0, le=10)
+    arxiv_enrichment: bool = True
+    arxiv_api_url: str = ARXIV_API_URL
+    arxiv_request_interval: float = Field(default=ARXIV_MIN_INTERVAL, gt=0, le=3600)
+    arxiv_batch_size: int = Field(default=100, ge=1, le=100)
     log_level: str = "INFO"
 
     @field_validator("admin_ids", mode="before")
@@ -57,6 +69,38 @@ class Settings(BaseSettings):
                 raise ValueError("must be comma-separated numeric Telegram user ids")
             return frozenset(int(part) for part in parts)
         return value
+
+    @field_validator("digest_sources", mode="before")
+    @classmethod
+    def _parse_sources(cls, value: object) -> object:
+        """DIGEST_SOURCES is a comma- or space-separated list of http(s) URLs."""
+        if isinstance(value, str):
+            value = [part for part in re.split(r"[,\s]+", value) if part]
+        if isinstance(value, list | tuple):
+            for url in value:
+                problem = url_problem(str(url))
+                if problem:
+                    raise ValueError(f"{str(url)[:80]!r}: {problem}")
+            return tuple(dict.fromkeys(str(url) for url in value))
+        return value
+
+    @field_validator("arxiv_api_url")
+    @classmethod
+    def _valid_api_url(cls, value: str) -> str:
+        """The arXiv API endpoint must at least be an http(s) URL."""
+        problem = url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _respect_arxiv(self) -> Settings:
+        """The real arXiv API gets at most one request every three seconds, whatever the setting says."""
+        host = (urlsplit(self.arxiv_api_url).hostname or "").lower()
+        if host in _ARXIV_HOSTS and self.arxiv_request_interval < ARXIV_MIN_INTERVAL:
+            raise ValueError(f"ARXIV_REQUEST_INTERVAL must be at least {ARXIV_MIN_INTERVAL:g} s for {host} "
+                             "(arXiv's API terms)")
+        return self
 
     @field_validator("default_timezone")
     @classmethod
@@ -90,6 +134,22 @@ class Settings(BaseSettings):
         return self.telegram_bot_token.get_secret_value().strip()
 
 
+def url_problem(url: str) -> str | None:
+    """Why this is not a URL a digest can be fetched from, or None when it is one."""
+    if len(url) > MAX_URL_LENGTH:
+        return f"too long ({len(url)} characters; at most {MAX_URL_LENGTH})"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "not a well-formed URL"
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return "not an http(s) URL with a host"
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        return "contains spaces or control characters"
+    return None
+
+
 def parse_hhmm(value: str) -> time:
     """Read 'HH:MM' (24-hour clock) or raise ValueError naming the expected form."""
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
@@ -106,6 +166,7 @@ def load_settings(env_file: Path | None = None, **overrides: object) -> Settings
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         first = error.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"settings: {name}: {message}") from None
+        if not first["loc"]:  # a check across settings names its variables itself
+            raise SettingsError(f"settings: {message}") from None
+        raise SettingsError(f"settings: {str(first['loc'][0]).upper()}: {message}") from None

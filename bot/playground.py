@@ -92,5 +92,6 @@ def emulator_settings(emulator: BotApiEmulator, database_url: str, **overrides: 
         "telegram_api_base_url": emulator.api_base_url,
         "telegram_api_file_url": emulator.file_base_url,
         "database_url": database_url,
+        "arxiv_enrichment": False,  # offline: a test that wants it points ARXIV_API_URL at its own server
     }
     return Settings(**(values | overrides))

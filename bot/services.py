@@ -17,6 +17,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.config import Settings
 from storage.db import session_scope
+from storage.ingest import Ingestor, IngestReport
 
 T = TypeVar("T")
 SERVICES_KEY = "services"
@@ -59,3 +60,10 @@ class Services:
 def services_of(context: CallbackContext | Application) -> Services:  # type: ignore[type-arg]
     """The Services object stored when the application was built."""
     return context.bot_data[SERVICES_KEY]
+
+
+async def ingest_digest(services: Services, text: str, *, source: str) -> IngestReport:
+    """Store one digest off the event loop: what /ingest and the scheduled source check both call."""
+    ingestor = Ingestor(services.engine, max_bytes=services.settings.max_digest_bytes,
+                        timeout=services.settings.fetch_timeout)
+    return await asyncio.to_thread(ingestor.ingest_text, text, source=source)

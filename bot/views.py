@@ -14,7 +14,7 @@ from bot.callbacks import Action, encode
 from bot.i18n import Translator
 from storage.chats import ALL_CATEGORIES, chat_categories
 from storage.ingest import IngestReport
-from storage.models import Chat, Paper
+from storage.models import Chat, Paper, Source, SourceStatus
 
 FAVOURITES_PAGE_SIZE = 5
 CATEGORY_NAMES = {
@@ -141,3 +141,65 @@ def ingest_text(report: IngestReport, t: Translator) -> str:
     if report.problems:
         text += "\n" + "\n".join(f"⚠️ {html.escape(problem)}" for problem in report.problems[:10])
     return text
+
+
+SOURCE_URL_SHOWN = 200  # characters of a source's URL shown in lists and notices
+SOURCE_ERROR_SHOWN = 300
+
+
+def _shown(text: str, limit: int) -> str:
+    """Escaped and cut to a readable length."""
+    return html.escape(text if len(text) <= limit else text[:limit - 1] + "…")
+
+
+def source_state(source: Source, timezone: str, t: Translator) -> str:
+    """How a source's last check ended, as the admin reads it."""
+    when = format_local(source.last_checked_at, timezone, t)
+    if source.last_status == SourceStatus.INGESTED:
+        return t.gettext("new digest ingested {when}").format(when=when)
+    if source.last_status == SourceStatus.UNCHANGED:
+        return t.gettext("unchanged {when}").format(when=when)
+    if source.last_status == SourceStatus.FAILED:
+        return t.gettext("⚠️ failing since {since}: {error}").format(
+            since=format_local(source.failing_since, timezone, t), error=_shown(source.last_error or "", 200))
+    return t.gettext("not checked yet")
+
+
+def sources_list_texts(sources: Sequence[Source], *, poll_minutes: float, timezone: str, t: Translator,
+                       limit: int = 4000) -> list[str]:
+    """/sources list: one line per source, split into messages that fit Telegram's limit."""
+    if poll_minutes > 0:
+        header = t.gettext("<b>Digest sources</b> (each checked every {minutes} min)").format(
+            minutes=f"{poll_minutes:g}")
+    else:
+        header = t.gettext("<b>Digest sources</b> — automatic fetching is off (SOURCE_POLL_MINUTES=0)")
+    if not sources:
+        return [header + "\n" + t.gettext("None yet. Add one with /sources add URL.")]
+    lines = [header]
+    for source in sources:
+        origin = " " + t.gettext("(from DIGEST_SOURCES)") if source.added_by is None else ""
+        lines.append(f"{source.id}. {_shown(source.url, SOURCE_URL_SHOWN)}{origin} — "
+                     f"{source_state(source, timezone, t)}")
+    lines.append(t.gettext("Remove one with /sources remove N."))
+    messages, current = [], ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > limit:
+            messages.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    return [*messages, current]
+
+
+def source_failing_text(source_id: int, url: str, error: str, poll_minutes: float, t: Translator) -> str:
+    """Told to admins once when a source starts failing."""
+    return t.gettext("⚠️ Digest source {number} fails: {url}\n{error}\nI keep trying every {minutes} min and "
+                     "will tell you when it works again.").format(
+        number=source_id, url=_shown(url, SOURCE_URL_SHOWN), error=_shown(error, SOURCE_ERROR_SHOWN),
+        minutes=f"{poll_minutes:g}")
+
+
+def source_recovered_text(source_id: int, url: str, t: Translator) -> str:
+    """Told to admins once when a reported source works again."""
+    return t.gettext("✅ Digest source {number} works again: {url}").format(
+        number=source_id, url=_shown(url, SOURCE_URL_SHOWN))

@@ -22,6 +22,7 @@ from handlers.digest import post_today
 from handlers.favourites import favourites_button, list_saved, toggle_star
 from handlers.membership import follow_membership, follow_migration
 from handlers.settings import choose_categories, set_card_language, set_time, show_settings, toggle_category_button
+from handlers.sources import manage_sources
 from handlers.start import show_help, start_chat, subscribe_chat, unsubscribe_chat
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "start": start_chat, "help": show_help, "subscribe": subscribe_chat, "unsubscribe": unsubscribe_chat,
         "categories": choose_categories, "time": set_time, "lang": set_card_language, "settings": show_settings,
         "today": post_today, "favorites": list_saved, "favourites": list_saved,
-        "post_now": post_now, "ingest": ingest_command, "stats": show_stats,
+        "post_now": post_now, "ingest": ingest_command, "stats": show_stats, "sources": manage_sources,
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler))

@@ -13,14 +13,14 @@ from telegram.ext import ContextTypes
 
 from bot.delivery import DeliveryOutcome, DeliveryStatus, deliver_digest
 from bot.i18n import Translator
-from bot.services import Services, services_of
+from bot.services import Services, ingest_digest, services_of
 from bot.views import StoreStats, ingest_text, stats_text
 from handlers.common import bot_admins_only, language_of, load_chat, reply
 from storage.chats import active_chat_ids, count_active_chats, get_chat
 from storage.deliveries import count_chats_served_since, count_deliveries_since
 from storage.documents import DocumentError, bytes_to_text, human_size, load_document
 from storage.favourites import count_favourites
-from storage.ingest import Ingestor, IngestReport
+from storage.ingest import IngestReport
 from storage.models import DeliveryKind
 from storage.papers import count_papers
 
@@ -115,10 +115,7 @@ async def _ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE, d
 
 async def _ingest_text(update: Update, services: Services, text: str, source: str, t: Translator) -> None:
     """Store the digest off the event loop and report like the CLI does."""
-    ingestor = Ingestor(services.engine, max_bytes=services.settings.max_digest_bytes,
-                        timeout=services.settings.fetch_timeout)
-    report = await asyncio.to_thread(ingestor.ingest_text, text, source=source)
-    await reply(update, ingest_text(report, t))
+    await reply(update, ingest_text(await ingest_digest(services, text, source=source), t))
 
 
 @bot_admins_only

@@ -29,6 +29,7 @@ def help_text(t: Translator) -> str:
         t.gettext("/unsubscribe — pause the daily digest; /subscribe — resume it"),
         "",
         t.gettext("Admins: /post_now [all|CHAT_ID], /ingest (a file, a reply to one, or a URL), /stats"),
+        t.gettext("Admins: /sources — digest URLs fetched on a schedule (/sources add URL, /sources remove N)"),
     ])
 
 

@@ -163,15 +163,36 @@ def read_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     return Document(source=str(path), text=bytes_to_text(data))
 
 
-def fetch_url(url: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT,
-              client: httpx.Client | None = None) -> Document:
-    """Download one digest page: redirects followed, body streamed and cut off at the size cap."""
+class TransientFetchError(DocumentError):
+    """The server timed out, was unreachable or answered 5xx/429: trying again later may work."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    """One answer to a (conditional) GET: the digest, or None when the server said 304 Not Modified."""
+
+    document: Document | None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def fetch_page(url: str, *, etag: str | None = None, last_modified: str | None = None,
+               max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT,
+               client: httpx.Client | None = None) -> FetchedPage:
+    """GET a digest page, conditionally when validators are given: redirects followed, body cut off at the cap."""
     own_client = client is None
     http = client or httpx.Client(follow_redirects=True, timeout=timeout,
                                   headers={"User-Agent": "papers-digest/0.1"})
+    headers = {name: value for name, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified))
+               if value}
     try:
-        with http.stream("GET", url) as response:
-            if response.status_code >= 400:
+        with http.stream("GET", url, headers=headers) as response:
+            validators = response.headers.get("etag"), response.headers.get("last-modified")
+            if response.status_code == 304 and headers:
+                return FetchedPage(None, validators[0] or etag, validators[1] or last_modified)
+            if response.status_code >= 500 or response.status_code == 429:
+                raise TransientFetchError(f"{url} answered HTTP {response.status_code}")
+            if response.status_code >= 300:
                 raise DocumentError(f"{url} answered HTTP {response.status_code}")
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -185,13 +206,21 @@ def fetch_url(url: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 
                 chunks.append(chunk)
             content_type = response.headers.get("content-type")
     except httpx.TimeoutException as error:
-        raise DocumentError(f"{url} did not answer within {timeout:g} s") from error
+        raise TransientFetchError(f"{url} did not answer within {timeout:g} s") from error
     except httpx.HTTPError as error:
-        raise DocumentError(f"cannot fetch {url}: {error}") from error
+        raise TransientFetchError(f"cannot fetch {url}: {error}") from error
     finally:
         if own_client:
             http.close()
-    return Document(source=url, text=bytes_to_text(b"".join(chunks), content_type))
+    return FetchedPage(Document(source=url, text=bytes_to_text(b"".join(chunks), content_type)), *validators)
+
+
+def fetch_url(url: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT,
+              client: httpx.Client | None = None) -> Document:
+    """Download one digest page (unconditionally, so the answer always carries the digest)."""
+    page = fetch_page(url, max_bytes=max_bytes, timeout=timeout, client=client)
+    assert page.document is not None, "a 304 only answers a conditional request"
+    return page.document
 
 
 def expand_sources(sources: list[str]) -> list[str]:

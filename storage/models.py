@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -74,6 +74,8 @@ class Paper(SQLModel, table=True):
     rank_date: date | None = Field(default=None)
     rank_digest_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    arxiv_checked_at: datetime | None = None  # arXiv answered for this id (found or not): never asked again
+    arxiv_retry_at: datetime | None = None  # claimed by an enrichment run, or postponed after arXiv failed
 
 
 # The pick order itself, with the category alongside: a chat's next papers are read off the index top down,
@@ -81,6 +83,11 @@ class Paper(SQLModel, table=True):
 # on SQLite without ANALYZE at 100,000 papers).
 Index("ix_paper_pick", Paper.rank_date.desc(), Paper.rank_digest_id.desc(), Paper.highlight.desc(), Paper.minor,
       Paper.id, Paper.category)
+
+
+# Papers still waiting for arXiv metadata, newest first, without reading the papers that have no arXiv id.
+ARXIV_WAITING = "arxiv_id IS NOT NULL AND arxiv_checked_at IS NULL"
+Index("ix_paper_arxiv_waiting", Paper.id, postgresql_where=text(ARXIV_WAITING), sqlite_where=text(ARXIV_WAITING))
 
 
 class DigestPaper(SQLModel, table=True):
@@ -148,4 +155,32 @@ class PendingDigest(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=80)
     lease_until: datetime | None = None
     attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SourceStatus(enum.StrEnum):
+    """How a digest source's last check ended."""
+
+    NEW = "new"  # not checked yet
+    INGESTED = "ingested"  # a new digest went in
+    UNCHANGED = "unchanged"  # 304 Not Modified, or the same digest again
+    FAILED = "failed"
+
+
+class Source(SQLModel, table=True):
+    """A digest URL fetched on a schedule; its validators make each check a conditional request."""
+
+    __table_args__ = (Index("ix_source_due", "next_check_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000, unique=True)
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    next_check_at: datetime | None = None  # None: due now; moved forward by whoever claims the check
+    last_checked_at: datetime | None = None
+    last_status: str = Field(default=SourceStatus.NEW.value, max_length=16)
+    last_error: str | None = Field(default=None, max_length=1000)
+    failing_since: datetime | None = None
+    failure_reported: bool = False  # admins were told it fails; they hear once more when it recovers
+    added_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # None: DIGEST_SOURCES
     created_at: datetime = Field(default_factory=utcnow)

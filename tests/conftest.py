@@ -16,6 +16,9 @@ from storage.ingest import SAMPLE_DIGESTS_DIR
 
 # python-telegram-bot 22 reports retry_after as a timedelta when asked to (the bot reads both forms).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
+# Nothing in the tests reaches the internet: bots started here (also as subprocesses) never ask the real arXiv.
+os.environ["ARXIV_ENRICHMENT"] = "false"
+os.environ.pop("DIGEST_SOURCES", None)
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 
