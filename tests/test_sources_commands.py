@@ -1,4 +1,4 @@
-"""/sources end to end: the real bot against the local Bot API emulator, in a private chat, a group and a forum topic."""
+"""/sources end to end: the real bot against the local Bot API emulator, in a private chat, a group, a forum topic."""
 
 from __future__ import annotations
 
