@@ -196,8 +196,8 @@ async def enrich_papers(services: Services, client: ArxivClient, *,
             run.postponed += len(claimed)
             log.warning("arxiv: %d papers postponed for %s: %s", len(claimed), RETRY_AFTER, error)
             break
-        await _record_answer(services, claimed, feed, run)
-        if len(claimed) < settings.arxiv_batch_size:
+        ask_again = await _record_answer(services, claimed, feed, run)
+        if len(claimed) < settings.arxiv_batch_size and not ask_again:
             break
     if run.requests:
         log.info("arxiv: asked %d, enriched %d, unknown %d, postponed %d in %d requests", run.asked, run.enriched,
@@ -205,8 +205,8 @@ async def enrich_papers(services: Services, client: ArxivClient, *,
     return run
 
 
-async def _record_answer(services: Services, claimed: dict[str, int], feed: ArxivFeed, run: EnrichmentRun) -> None:
-    """Store what arXiv said; decide what becomes of the ids it did not describe.
+async def _record_answer(services: Services, claimed: dict[str, int], feed: ArxivFeed, run: EnrichmentRun) -> bool:
+    """Store what arXiv said; decide what becomes of the ids it did not describe. True: ask the rest again now.
 
     arXiv answers a batch holding one malformed id with nothing but that error: the refused id is not asked
     again, the rest of the batch is asked again at once. An error naming no id postpones the rest.
@@ -233,6 +233,7 @@ async def _record_answer(services: Services, claimed: dict[str, int], feed: Arxi
     if errored:
         run.postponed += len(rest) if later else 0
         log.warning("arxiv: refused %s; errors %s", ", ".join(feed.rejected_ids) or "-", "; ".join(feed.errors) or "-")
+    return bool(errored and refused and rest)
 
 
 async def enrich_papers_job(context: ContextTypes.DEFAULT_TYPE) -> None:
