@@ -59,6 +59,7 @@ def remove_source(*, session: Session, source_id: int) -> Source | None:
     source = session.get(Source, source_id)
     if source is not None:
         session.delete(source)
+        session.flush()
     return source
 
 
