@@ -61,21 +61,22 @@ def register_configured_sources(settings: Settings, engine: Engine) -> None:
 async def fetch_with_retries(url: str, *, etag: str | None, last_modified: str | None, settings: Settings,
                              backoff: float = BACKOFF_SECONDS) -> FetchedPage:
     """Conditional GET; 5xx, 429, timeouts and refused connections are retried SOURCE_RETRIES times."""
-    for attempt in range(1, settings.source_retries + 2):
+    retries = 0
+    while True:
         try:
             return await asyncio.to_thread(fetch_page, url, etag=etag, last_modified=last_modified,
                                            max_bytes=settings.max_digest_bytes, timeout=settings.fetch_timeout)
         except TransientFetchError as error:
-            if attempt > settings.source_retries:
+            if retries == settings.source_retries:
                 raise
-            pause = backoff * 2 ** (attempt - 1) * random.uniform(1.0, 1.5)
-            log.info("source %s: %s; retry %d in %.1f s", url, error, attempt, pause)
+            retries += 1
+            pause = backoff * 2 ** (retries - 1) * random.uniform(1.0, 1.5)
+            log.info("source %s: %s; retry %d in %.1f s", url, error, retries, pause)
             await asyncio.sleep(pause)
-    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 async def check_source(services: Services, source: Source, *, backoff: float = BACKOFF_SECONDS) -> SourceCheck:
-    """Fetch one source and ingest a new digest through the same code as /ingest; never raises."""
+    """Fetch one source and ingest a new digest through the same code as /ingest; a bad source never raises."""
     try:
         page = await fetch_with_retries(source.url, etag=source.etag, last_modified=source.last_modified,
                                         settings=services.settings, backoff=backoff)
