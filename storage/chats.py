@@ -10,16 +10,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import delete, exists, func, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from storage.deliveries import insert_ignoring_duplicates
-from storage.models import Chat, Delivery, Favourite, Language, PendingDigest
+from storage.keywords import copy_keywords
+from storage.models import GENERAL_THREAD, Chat, ChatKeyword, Delivery, Favourite, Language, PendingDigest
 
 ALL_CATEGORIES: tuple[str, ...] = ("LG", "CV", "CL", "AS", "RO")
 _UI_LANGUAGES = (Language.ZH.value, Language.EN.value)
 _MIGRATED_KIND = "supergroup"
 _SETTINGS = ("language", "ui_language", "categories", "digest_time", "timezone", "active", "next_due_at",
              "last_digest_on")
+_TOPIC_COPIES = ("language", "ui_language", "categories", "digest_time", "timezone")  # what a new topic inherits
 _DIGEST_TIME = re.compile(r"(\d{1,2}):(\d{2})")
 _MAX_TIMEZONE_CHARS = 64
 
@@ -97,41 +99,52 @@ def _local_date(instant: datetime, timezone: str) -> date:
     return instant.astimezone(ZoneInfo(timezone)).date()
 
 
-def get_chat(*, session: Session, chat_id: int) -> Chat | None:
-    """The chat's row, or None if it never subscribed."""
-    return session.get(Chat, chat_id)
+def get_chat(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD) -> Chat | None:
+    """The destination's row (the chat itself, or one forum topic), or None if it never subscribed."""
+    return session.get(Chat, (chat_id, thread_id))
 
 
-def _require_chat(session: Session, chat_id: int) -> Chat:
-    """The chat's row; a setting for a chat that never subscribed is a caller's bug."""
-    chat = session.get(Chat, chat_id)
+def _require_chat(session: Session, chat_id: int, thread_id: int) -> Chat:
+    """The destination's row; a setting for a chat or topic that never subscribed is a caller's bug."""
+    chat = session.get(Chat, (chat_id, thread_id))
     if chat is None:
-        raise LookupError(f"chat {chat_id} is not subscribed")
+        topic = f" topic {thread_id}" if thread_id != GENERAL_THREAD else ""
+        raise LookupError(f"chat {chat_id}{topic} is not subscribed")
     return chat
 
 
 def ensure_chat(*, session: Session, chat_id: int, kind: str, title: str | None, ui_language: str,
-                digest_time: str, timezone: str, now: datetime) -> tuple[Chat, bool]:
-    """Subscribe a chat with default settings, or return it as it is (title refreshed); True if created."""
+                digest_time: str, timezone: str, now: datetime,
+                thread_id: int = GENERAL_THREAD) -> tuple[Chat, bool]:
+    """Subscribe a chat (or forum topic) with default settings, or return it as it is (title refreshed).
+
+    A topic starts as a copy of its group's settings and keywords when the group subscribed; True if created.
+    """
     if ui_language not in _UI_LANGUAGES:
         raise ValueError(f"unknown interface language {ui_language!r}: choose zh or en")
     digest_time, timezone = _checked_digest_time(digest_time), _checked_timezone(timezone)
-    row = {"id": chat_id, "kind": kind, "title": title, "language": Language.BOTH.value, "ui_language": ui_language,
-           "categories": ",".join(ALL_CATEGORIES), "digest_time": digest_time, "timezone": timezone,
-           "active": True, "next_due_at": next_delivery_after(after=now, digest_time=digest_time, timezone=timezone),
-           "created_at": now}
+    row = {"id": chat_id, "thread_id": thread_id, "kind": kind, "title": title, "language": Language.BOTH.value,
+           "ui_language": ui_language, "categories": ",".join(ALL_CATEGORIES), "digest_time": digest_time,
+           "timezone": timezone, "active": True, "created_at": now}
+    group = get_chat(session=session, chat_id=chat_id) if thread_id != GENERAL_THREAD else None
+    if group is not None:
+        row |= {name: getattr(group, name) for name in _TOPIC_COPIES}
+    row["next_due_at"] = next_delivery_after(after=now, digest_time=row["digest_time"], timezone=row["timezone"])
     # Insert-or-ignore: a /start and a "bot added to group" update may race to create the same chat.
     created = insert_ignoring_duplicates(session=session, model=Chat, rows=[row]) == 1
-    chat = session.get(Chat, chat_id, populate_existing=True)
+    if created and group is not None:
+        copy_keywords(session=session, chat_id=chat_id, from_thread=GENERAL_THREAD, to_thread=thread_id, now=now)
+    chat = session.get(Chat, (chat_id, thread_id), populate_existing=True)
     if not created and title is not None and chat.title != title:
         chat.title = title
         session.flush()
     return chat, created
 
 
-def set_active(*, session: Session, chat_id: int, active: bool, now: datetime) -> Chat:
+def set_active(*, session: Session, chat_id: int, active: bool, now: datetime,
+               thread_id: int = GENERAL_THREAD) -> Chat:
     """Pause or resume; resuming starts from the next due time, without catching up the paused days."""
-    chat = _require_chat(session, chat_id)
+    chat = _require_chat(session, chat_id, thread_id)
     if active and not chat.active:
         chat.next_due_at = _next_due(now=now, digest_time=chat.digest_time, timezone=chat.timezone,
                                      last_digest_on=chat.last_digest_on)
@@ -155,19 +168,20 @@ def _stored_categories(codes: set[str]) -> str:
     return ",".join(code for code in ALL_CATEGORIES if code in codes)
 
 
-def set_categories(*, session: Session, chat_id: int, categories: Sequence[str]) -> Chat:
+def set_categories(*, session: Session, chat_id: int, categories: Sequence[str],
+                   thread_id: int = GENERAL_THREAD) -> Chat:
     """Replace the chat's categories with a validated, non-empty set."""
     stored = _stored_categories({_checked_category(category) for category in categories})
-    chat = _require_chat(session, chat_id)
+    chat = _require_chat(session, chat_id, thread_id)
     chat.categories = stored
     session.flush()
     return chat
 
 
-def toggle_category(*, session: Session, chat_id: int, category: str) -> Chat:
+def toggle_category(*, session: Session, chat_id: int, category: str, thread_id: int = GENERAL_THREAD) -> Chat:
     """Add or remove one category; the last one cannot be removed."""
     code = _checked_category(category)
-    chat = _require_chat(session, chat_id)
+    chat = _require_chat(session, chat_id, thread_id)
     codes = set(chat_categories(chat)) ^ {code}
     if not codes:
         raise ValueError(f"{code} is the only category left: choose another one before removing it")
@@ -176,10 +190,11 @@ def toggle_category(*, session: Session, chat_id: int, category: str) -> Chat:
     return chat
 
 
-def set_schedule(*, session: Session, chat_id: int, digest_time: str, timezone: str, now: datetime) -> Chat:
+def set_schedule(*, session: Session, chat_id: int, digest_time: str, timezone: str, now: datetime,
+                 thread_id: int = GENERAL_THREAD) -> Chat:
     """Change when the digest arrives; the next due time follows at once."""
     digest_time, timezone = _checked_digest_time(digest_time), _checked_timezone(timezone)
-    chat = _require_chat(session, chat_id)
+    chat = _require_chat(session, chat_id, thread_id)
     chat.digest_time, chat.timezone = digest_time, timezone
     chat.next_due_at = _next_due(now=now, digest_time=chat.digest_time, timezone=chat.timezone,
                                  last_digest_on=chat.last_digest_on)
@@ -187,12 +202,12 @@ def set_schedule(*, session: Session, chat_id: int, digest_time: str, timezone: 
     return chat
 
 
-def set_language(*, session: Session, chat_id: int, language: str) -> Chat:
+def set_language(*, session: Session, chat_id: int, language: str, thread_id: int = GENERAL_THREAD) -> Chat:
     """Choose the card language; picking one side also switches the interface to it."""
     choice = language.strip().lower()
     if choice not in {item.value for item in Language}:
         raise ValueError(f"unknown language {language!r}: choose zh, en or both")
-    chat = _require_chat(session, chat_id)
+    chat = _require_chat(session, chat_id, thread_id)
     chat.language = choice
     if choice in _UI_LANGUAGES:
         chat.ui_language = choice
@@ -217,7 +232,8 @@ def claim_due_chats(*, session: Session, now: datetime, limit: int = 100) -> lis
                                 last_digest_on=last_digest_on)
         result = session.exec(
             update(Chat)
-            .where(Chat.id == chat.id, Chat.active, Chat.next_due_at == chat.next_due_at)
+            .where(Chat.id == chat.id, Chat.thread_id == chat.thread_id, Chat.active,
+                   Chat.next_due_at == chat.next_due_at)
             .values(next_due_at=next_due_at, last_digest_on=last_digest_on)
             .execution_options(synchronize_session=False)
         )
@@ -228,69 +244,84 @@ def claim_due_chats(*, session: Session, now: datetime, limit: int = 100) -> lis
             claimed.append(chat)
     # In the same transaction as the claim: the digest is owed until a worker has sent it (storage.pending).
     insert_ignoring_duplicates(session=session, model=PendingDigest, rows=[
-        {"chat_id": chat.id, "due_at": now, "created_at": now} for chat in claimed])
+        {"chat_id": chat.id, "thread_id": chat.thread_id, "due_at": now, "created_at": now} for chat in claimed])
     return claimed
 
 
-def active_chat_ids(*, session: Session) -> list[int]:
-    """Every subscribed, unpaused chat, for broadcasts."""
-    return list(session.exec(select(Chat.id).where(Chat.active).order_by(Chat.id)).all())
+def active_destinations(*, session: Session, chat_id: int | None = None) -> list[tuple[int, int]]:
+    """Every subscribed, unpaused (chat id, thread id), or those of one chat, for broadcasts."""
+    query = select(Chat.id, Chat.thread_id).where(Chat.active)
+    if chat_id is not None:
+        query = query.where(Chat.id == chat_id)
+    return [(row[0], row[1]) for row in session.exec(query.order_by(Chat.id, Chat.thread_id)).all()]
 
 
-def mark_inactive(*, session: Session, chat_id: int) -> None:
-    """Stop serving a chat that blocked the bot or vanished; a missing chat is left as it is."""
-    session.exec(update(Chat).where(Chat.id == chat_id).values(active=False)
-                 .execution_options(synchronize_session="evaluate"))
+def mark_inactive(*, session: Session, chat_id: int, thread_id: int | None = None) -> None:
+    """Stop serving a chat that blocked the bot or vanished (all its topics), or one deleted forum topic."""
+    where = [Chat.id == chat_id] + ([Chat.thread_id == thread_id] if thread_id is not None else [])
+    session.exec(update(Chat).where(*where).values(active=False).execution_options(synchronize_session="evaluate"))
 
 
 def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> Chat:
-    """A group became a supergroup: its settings, favourites and history move to the new id."""
-    old = session.get(Chat, old_chat_id)
-    new = session.get(Chat, new_chat_id)
-    if old is None:
+    """A group became a supergroup: its settings (topics included), keywords, favourites and history move."""
+    old_rows = session.exec(select(Chat).where(Chat.id == old_chat_id).order_by(Chat.thread_id)).all()
+    if not old_rows:
+        new = get_chat(session=session, chat_id=new_chat_id)
         if new is None:
             raise LookupError(f"chat {old_chat_id} is not subscribed")
         return new  # migrated already
-    if new is None:
-        # Renumber the row in one statement, before anything else, so its due time and claim are whatever is
-        # committed now: copying fields read earlier could resurrect a due time a tick just moved.
-        session.exec(update(Chat).where(Chat.id == old_chat_id).values(id=new_chat_id, kind=_MIGRATED_KIND)
-                     .execution_options(synchronize_session=False))
-        session.expunge(old)
-        for model in (Delivery, Favourite):
-            _move_rows(session, model, old_chat_id, new_chat_id)
-        _move_pending(session, old_chat_id, new_chat_id)
-        session.flush()
-        return session.get(Chat, new_chat_id)
-    for name in _SETTINGS:
-        setattr(new, name, getattr(old, name))
+    for old in old_rows:
+        new = session.get(Chat, (new_chat_id, old.thread_id))
+        if new is None:
+            # Renumber the row in one statement so its due time and claim are whatever is committed now:
+            # copying fields read earlier could resurrect a due time a tick just moved.
+            session.exec(update(Chat).where(Chat.id == old_chat_id, Chat.thread_id == old.thread_id)
+                         .values(id=new_chat_id, kind=_MIGRATED_KIND).execution_options(synchronize_session=False))
+            session.expunge(old)
+        else:
+            for name in _SETTINGS:
+                setattr(new, name, getattr(old, name))
+            session.delete(old)
     session.flush()
-    for model in (Delivery, Favourite):
-        _move_rows(session, model, old_chat_id, new_chat_id)
-    if session.get(PendingDigest, new_chat_id) is None:  # a digest owed to the group is owed to the supergroup
-        _move_pending(session, old_chat_id, new_chat_id)
-    session.exec(delete(PendingDigest).where(PendingDigest.chat_id == old_chat_id)
-                 .execution_options(synchronize_session=False))
-    session.delete(old)
+    for model, key in _MOVED_ROWS.items():
+        _move_rows(session, model, key, old_chat_id, new_chat_id)
+    _move_pending(session, old_chat_id, new_chat_id)
     session.flush()
-    return new
+    return get_chat(session=session, chat_id=new_chat_id) or session.get(Chat, (new_chat_id, old_rows[0].thread_id))
 
 
 def _move_pending(session: Session, old_chat_id: int, new_chat_id: int) -> None:
-    """Move a pending digest to the new id; its lease was for the old id, so freed, the next tick delivers it."""
-    session.exec(update(PendingDigest).where(PendingDigest.chat_id == old_chat_id)
+    """A digest owed to the group is owed to the supergroup, unless one is owed there already.
+
+    Its lease was for the old id, so it is freed: the next tick delivers it.
+    """
+    other = aliased(PendingDigest)
+    owed = exists().where(other.chat_id == new_chat_id, other.thread_id == PendingDigest.thread_id)
+    session.exec(update(PendingDigest).where(PendingDigest.chat_id == old_chat_id, ~owed)
                  .values(chat_id=new_chat_id, lease_owner=None, lease_until=None)
                  .execution_options(synchronize_session=False))
-
-
-def _move_rows(session: Session, model: type[Delivery] | type[Favourite], old_chat_id: int,
-               new_chat_id: int) -> None:
-    """Give the new chat the old chat's rows of one table, skipping papers it already has, and drop the rest."""
-    other = aliased(model)
-    already = exists().where(other.chat_id == new_chat_id, other.paper_id == model.paper_id)
-    session.exec(update(model).where(model.chat_id == old_chat_id, ~already).values(chat_id=new_chat_id)
+    session.exec(delete(PendingDigest).where(PendingDigest.chat_id == old_chat_id)
                  .execution_options(synchronize_session=False))
-    session.exec(delete(model).where(model.chat_id == old_chat_id).execution_options(synchronize_session=False))
+
+
+# The rows that follow a migrating group, each with the columns that, beside the chat id, make a row unique.
+_MOVED_ROWS: dict[type[SQLModel], tuple[str, ...]] = {
+    Delivery: ("thread_id", "paper_id"),
+    Favourite: ("paper_id",),
+    ChatKeyword: ("thread_id", "keyword"),
+}
+
+
+def _move_rows(session: Session, model: type[SQLModel], key: tuple[str, ...], old_chat_id: int,
+               new_chat_id: int) -> None:
+    """Give the new chat the old chat's rows of one table, skipping rows it already has, and drop the rest."""
+    other = aliased(model)
+    table = model.__table__  # type: ignore[attr-defined]
+    already = exists().where(other.chat_id == new_chat_id,
+                             *(getattr(other, name) == table.c[name] for name in key))
+    session.exec(update(model).where(table.c.chat_id == old_chat_id, ~already).values(chat_id=new_chat_id)
+                 .execution_options(synchronize_session=False))
+    session.exec(delete(model).where(table.c.chat_id == old_chat_id).execution_options(synchronize_session=False))
 
 
 def count_active_chats(*, session: Session) -> int:

@@ -11,10 +11,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, select
 
-from storage.models import Delivery, DeliveryKind
+from storage.models import GENERAL_THREAD, Delivery, DeliveryKind
 
 _DIALECT_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
-_RECORD = {name: dialect_insert(Delivery).on_conflict_do_nothing(index_elements=["chat_id", "paper_id"])
+_RECORD = {name: dialect_insert(Delivery).on_conflict_do_nothing(
+    index_elements=["chat_id", "thread_id", "paper_id"])
            for name, dialect_insert in _DIALECT_INSERTS.items()}
 
 
@@ -29,10 +30,11 @@ def insert_ignoring_duplicates(*, session: Session, model: type[SQLModel], rows:
 
 
 def record_deliveries(*, session: Session, chat_id: int, paper_ids: Sequence[int], kind: str,
-                      message_id: int | None, now: datetime) -> int:
-    """Remember what a chat was sent so it never gets it again; pairs already recorded are skipped."""
+                      message_id: int | None, now: datetime, thread_id: int = GENERAL_THREAD) -> int:
+    """Remember what a chat (or forum topic) was sent so it never gets it again; pairs already recorded are skipped."""
     kind = DeliveryKind(kind).value
-    rows = [{"chat_id": chat_id, "paper_id": paper_id, "kind": kind, "message_id": message_id, "sent_at": now}
+    rows = [{"chat_id": chat_id, "thread_id": thread_id, "paper_id": paper_id, "kind": kind, "message_id": message_id,
+             "sent_at": now}
             for paper_id in dict.fromkeys(paper_ids)]
     if not rows:
         return 0
@@ -41,9 +43,10 @@ def record_deliveries(*, session: Session, chat_id: int, paper_ids: Sequence[int
     return session.connection().execute(statement.execution_options(preserve_rowcount=True), rows).rowcount
 
 
-def delivered_paper_ids(*, session: Session, chat_id: int) -> set[int]:
-    """Every paper this chat has been sent."""
-    return set(session.exec(select(Delivery.paper_id).where(Delivery.chat_id == chat_id)).all())
+def delivered_paper_ids(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD) -> set[int]:
+    """Every paper this chat (or forum topic) has been sent."""
+    return set(session.exec(select(Delivery.paper_id).where(Delivery.chat_id == chat_id,
+                                                            Delivery.thread_id == thread_id)).all())
 
 
 def count_deliveries_since(*, session: Session, since: datetime) -> int:

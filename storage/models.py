@@ -8,6 +8,14 @@ from datetime import UTC, date, datetime
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+GENERAL_THREAD = 0  # thread_id of a chat itself: a private chat, a group, or a forum's General topic
+
+
+def thread_column(*, primary_key: bool) -> Column:  # type: ignore[type-arg]
+    """A forum topic's message_thread_id, 0 for the chat itself; rows written before topics existed read as 0."""
+    return Column(BigInteger, primary_key=primary_key, autoincrement=False, nullable=False, default=GENERAL_THREAD,
+                  server_default=text("0"))
+
 
 def utcnow() -> datetime:
     """Aware UTC now: SQLModel's UTCDateTime columns refuse naive datetimes."""
@@ -101,11 +109,16 @@ class DigestPaper(SQLModel, table=True):
 
 
 class Chat(SQLModel, table=True):
-    """A subscribed private chat or group with its settings and its next due time."""
+    """A destination: a subscribed private chat, group or forum topic, with its settings and its next due time.
+
+    ``thread_id`` is 0 for the chat itself (a forum's General topic included) and the topic's message_thread_id
+    for a forum topic with settings of its own.
+    """
 
     __table_args__ = (Index("ix_chat_due", "active", "next_due_at"),)
 
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    thread_id: int = Field(default=GENERAL_THREAD, sa_column=thread_column(primary_key=True))
     kind: str = Field(default="private", max_length=16)
     title: str | None = Field(default=None, max_length=256)
     language: str = Field(default=Language.BOTH.value, max_length=4)
@@ -120,12 +133,13 @@ class Chat(SQLModel, table=True):
 
 
 class Delivery(SQLModel, table=True):
-    """A paper sent to a chat: the record that keeps a paper from reaching the same chat twice."""
+    """A paper sent to a destination: the record that keeps a paper from reaching the same chat or topic twice."""
 
-    __table_args__ = (UniqueConstraint("chat_id", "paper_id", name="uq_delivery_chat_paper"),)
+    __table_args__ = (UniqueConstraint("chat_id", "thread_id", "paper_id", name="uq_delivery_destination_paper"),)
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    thread_id: int = Field(default=GENERAL_THREAD, sa_column=thread_column(primary_key=False))
     paper_id: int = Field(foreign_key="paper.id", index=True)
     kind: str = Field(default=DeliveryKind.SCHEDULED.value, max_length=16)
     message_id: int | None = None
@@ -150,6 +164,7 @@ class PendingDigest(SQLModel, table=True):
     __table_args__ = (Index("ix_pending_digest_lease", "lease_until", "due_at"),)
 
     chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    thread_id: int = Field(default=GENERAL_THREAD, sa_column=thread_column(primary_key=True))
     due_at: datetime
     paper_ids: list[int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     lease_owner: str | None = Field(default=None, max_length=80)
@@ -183,4 +198,16 @@ class Source(SQLModel, table=True):
     failing_since: datetime | None = None
     failure_reported: bool = False  # admins were told it fails; they hear once more when it recovers
     added_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # None: DIGEST_SOURCES
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ChatKeyword(SQLModel, table=True):
+    """A keyword filter of one destination: an included word widens its digest, an excluded one removes papers."""
+
+    __tablename__ = "chat_keyword"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    thread_id: int = Field(default=GENERAL_THREAD, sa_column=thread_column(primary_key=True))
+    keyword: str = Field(primary_key=True, max_length=64)  # lower case, as matched
+    exclude: bool = False
     created_at: datetime = Field(default_factory=utcnow)

@@ -6,10 +6,11 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func
+from sqlalchemy import ColumnElement, bindparam, exists, func, or_
 from sqlmodel import Session, select
 
-from storage.models import Delivery, DigestPaper, Paper
+from storage.keywords import sql_keyword_matches
+from storage.models import GENERAL_THREAD, ChatKeyword, Delivery, DigestPaper, Paper
 
 EXPORT_KEYS = ("id", "category", "category_inferred", "title_en", "title_zh", "authors", "affiliations",
                "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "minor", "digest_ids")
@@ -44,19 +45,40 @@ def count_papers(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Paper)).one()
 
 
-def pick_unseen_papers(*, session: Session, chat_id: int, categories: Sequence[str], limit: int) -> list[Paper]:
-    """The chat's next papers: never sent to it, newest digest first, highlights and main entries leading."""
+def pick_unseen_papers(*, session: Session, chat_id: int, categories: Sequence[str], limit: int,
+                       thread_id: int = GENERAL_THREAD, keywords: bool = False) -> list[Paper]:
+    """The destination's next papers: never sent to it, newest digest first, highlights and main entries leading.
+
+    With ``keywords`` (the destination has keyword filters) a paper also qualifies by matching an included keyword
+    and is left out when it matches an excluded one; the matching runs in SQL so LIMIT still stops the scan early.
+    """
     if not categories or limit <= 0:
         return []
-    return list(session.exec(_PICK, params={"chat_id": chat_id, "categories": list(categories), "limit": limit}).all())
+    statement = _PICK_FILTERED if keywords else _PICK
+    return list(session.exec(statement, params={"chat_id": chat_id, "thread_id": thread_id,
+                                                "categories": list(categories), "limit": limit}).all())
 
 
+def _keyword_of_destination(*, exclude: bool) -> ColumnElement[bool]:
+    """EXISTS one of the destination's included (or excluded) keywords that the paper matches."""
+    return exists(select(ChatKeyword.keyword).where(
+        ChatKeyword.chat_id == bindparam("chat_id"), ChatKeyword.thread_id == bindparam("thread_id"),
+        ChatKeyword.exclude == exclude, sql_keyword_matches(ChatKeyword.keyword)))
+
+
+_IN_CATEGORIES = Paper.category.in_(bindparam("categories", expanding=True))
+_UNSEEN = ~exists(select(Delivery.id).where(Delivery.chat_id == bindparam("chat_id"),
+                                            Delivery.thread_id == bindparam("thread_id"),
+                                            Delivery.paper_id == Paper.id))
+_PICK_ORDER = (Paper.rank_date.desc(), Paper.rank_digest_id.desc(), Paper.highlight.desc(), Paper.minor, Paper.id)
 # Built once: this runs for every chat of every broadcast, and building the statement cost as much as running it.
-_PICK = (
+_PICK = select(Paper).where(_IN_CATEGORIES, _UNSEEN).order_by(*_PICK_ORDER).limit(bindparam("limit"))
+# Only destinations with keywords pay for the keyword probes.
+_PICK_FILTERED = (
     select(Paper)
-    .where(Paper.category.in_(bindparam("categories", expanding=True)),
-           ~exists(select(Delivery.id).where(Delivery.chat_id == bindparam("chat_id"), Delivery.paper_id == Paper.id)))
-    .order_by(Paper.rank_date.desc(), Paper.rank_digest_id.desc(), Paper.highlight.desc(), Paper.minor, Paper.id)
+    .where(or_(_IN_CATEGORIES, _keyword_of_destination(exclude=False)), ~_keyword_of_destination(exclude=True),
+           _UNSEEN)
+    .order_by(*_PICK_ORDER)
     .limit(bindparam("limit"))
 )
 

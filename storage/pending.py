@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import ColumnElement, and_, delete, or_, update
 from sqlmodel import Session, select
 
-from storage.models import PendingDigest
+from storage.models import GENERAL_THREAD, PendingDigest
 
 
 def lease_pending_digests(*, session: Session, now: datetime, owner: str, lease_seconds: float,
@@ -21,7 +21,7 @@ def lease_pending_digests(*, session: Session, now: datetime, owner: str, lease_
     free = or_(PendingDigest.lease_until.is_(None), PendingDigest.lease_until < now)
     candidates = session.exec(
         select(PendingDigest).where(PendingDigest.due_at <= now, free)
-        .order_by(PendingDigest.due_at, PendingDigest.chat_id).limit(limit)
+        .order_by(PendingDigest.due_at, PendingDigest.chat_id, PendingDigest.thread_id).limit(limit)
     ).all()
     until = now + timedelta(seconds=lease_seconds)
     leased = []
@@ -30,7 +30,7 @@ def lease_pending_digests(*, session: Session, now: datetime, owner: str, lease_
             PendingDigest.lease_until == pending.lease_until)
         # Conditional on the lease we saw: of two workers racing for one digest, exactly one gets rowcount 1.
         result = session.exec(
-            update(PendingDigest).where(PendingDigest.chat_id == pending.chat_id, held)
+            update(PendingDigest).where(_of(pending.chat_id, pending.thread_id), held)
             .values(lease_owner=owner, lease_until=until, attempts=PendingDigest.attempts + 1)
             .execution_options(synchronize_session=False)
         )
@@ -40,34 +40,41 @@ def lease_pending_digests(*, session: Session, now: datetime, owner: str, lease_
     return leased
 
 
-def holds_lease(*, session: Session, chat_id: int, owner: str, now: datetime) -> bool:
+def _of(chat_id: int, thread_id: int) -> ColumnElement[bool]:
+    """The pending digest of one destination."""
+    return and_(PendingDigest.chat_id == chat_id, PendingDigest.thread_id == thread_id)
+
+
+def holds_lease(*, session: Session, chat_id: int, owner: str, now: datetime,
+                thread_id: int = GENERAL_THREAD) -> bool:
     """Whether this worker still holds the digest's lease: checked before sending, never after it ran out."""
-    pending = session.get(PendingDigest, chat_id)
+    pending = session.get(PendingDigest, (chat_id, thread_id))
     return pending is not None and pending.lease_owner == owner and pending.lease_until is not None and (
         pending.lease_until > now)
 
 
-def plan_pending_digest(*, session: Session, chat_id: int, owner: str, paper_ids: Sequence[int]) -> bool:
+def plan_pending_digest(*, session: Session, chat_id: int, owner: str, paper_ids: Sequence[int],
+                        thread_id: int = GENERAL_THREAD) -> bool:
     """Fix which papers this digest holds, so a resumed delivery sends the same ones; False if not ours."""
     result = session.exec(
-        update(PendingDigest).where(PendingDigest.chat_id == chat_id, PendingDigest.lease_owner == owner)
+        update(PendingDigest).where(_of(chat_id, thread_id), PendingDigest.lease_owner == owner)
         .values(paper_ids=list(paper_ids)).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
 
-def finish_pending_digest(*, session: Session, chat_id: int, owner: str) -> bool:
+def finish_pending_digest(*, session: Session, chat_id: int, owner: str, thread_id: int = GENERAL_THREAD) -> bool:
     """The digest went out (or there was nothing to send): forget it; False if another worker holds it now."""
     result = session.exec(
-        delete(PendingDigest).where(PendingDigest.chat_id == chat_id, PendingDigest.lease_owner == owner)
+        delete(PendingDigest).where(_of(chat_id, thread_id), PendingDigest.lease_owner == owner)
     )
     return result.rowcount == 1
 
 
-def release_pending_digest(*, session: Session, chat_id: int, owner: str) -> None:
+def release_pending_digest(*, session: Session, chat_id: int, owner: str, thread_id: int = GENERAL_THREAD) -> None:
     """Telegram kept failing: give the digest back so the next tick tries again."""
     session.exec(
-        update(PendingDigest).where(PendingDigest.chat_id == chat_id, PendingDigest.lease_owner == owner)
+        update(PendingDigest).where(_of(chat_id, thread_id), PendingDigest.lease_owner == owner)
         .values(lease_owner=None, lease_until=None).execution_options(synchronize_session=False)
     )
 

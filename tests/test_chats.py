@@ -12,7 +12,7 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 from storage.chats import (
-    active_chat_ids,
+    active_destinations,
     chat_categories,
     claim_due_chats,
     count_active_chats,
@@ -244,7 +244,7 @@ def test_claims_respect_zone_limit_and_pauses(engine: Engine) -> None:
     with session_scope(engine) as session:
         assert [chat.id for chat in claim_due_chats(session=session, now=NINE_IN_SHANGHAI)] == [2]
     with session_scope(engine) as session:
-        assert active_chat_ids(session=session) == [1, 2, 3]
+        assert active_destinations(session=session) == [(1, 0), (2, 0), (3, 0)]
         assert count_active_chats(session=session) == 3
 
 
@@ -378,9 +378,9 @@ def test_a_group_migrating_mid_delivery_keeps_its_pending_digest_but_frees_the_l
     with session_scope(engine) as session:
         migrate_chat(session=session, old_chat_id=-42, new_chat_id=-10042)
     with session_scope(engine) as session:
-        assert session.get(PendingDigest, -42) is None
-        moved = session.get(PendingDigest, -10042)
+        assert session.get(PendingDigest, (-42, 0)) is None
+        moved = session.get(PendingDigest, (-10042, 0))
         assert moved is not None and moved.lease_owner is None, "the next tick can deliver it under the new id"
         (again,) = lease_pending_digests(session=session, now=now, owner="worker-b", lease_seconds=300, limit=10)
         assert again.chat_id == -10042
-        assert session.get(Chat, -10042).next_due_at > now, "the claim's due time moved with the chat"
+        assert session.get(Chat, (-10042, 0)).next_due_at > now, "the claim's due time moved with the chat"
