@@ -17,7 +17,8 @@ from bot.scheduler import schedule_ticks
 from bot.services import SERVICES_KEY, Services, system_clock
 from bot.sources import register_configured_sources, schedule_source_checks
 
-MENU = ("today", "categories", "time", "lang", "favorites", "settings", "subscribe", "unsubscribe", "help")
+MENU = ("today", "categories", "keywords", "time", "lang", "favorites", "settings", "subscribe", "unsubscribe",
+        "help")
 
 
 def command_menu(language: str) -> list[BotCommand]:
@@ -26,6 +27,7 @@ def command_menu(language: str) -> list[BotCommand]:
     descriptions = {
         "today": t.gettext("Papers you have not seen, now"),
         "categories": t.gettext("Choose fields: LG CV CL AS RO"),
+        "keywords": t.gettext("Keyword filters: add, remove, -exclude"),
         "time": t.gettext("Daily delivery time and timezone"),
         "lang": t.gettext("Card language: zh, en or both"),
         "favorites": t.gettext("Your saved papers"),

@@ -18,6 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, encode
 from bot.i18n import Translator
+from storage.keywords import KeywordSpec, matched_keywords
 from storage.models import Language, Paper
 from storage.parsing import ET_AL
 
@@ -36,6 +37,8 @@ MAX_URL_LENGTH = 2048  # longer "URLs" are garbage, not links
 BUTTONS_PER_ROW = 5
 MAX_BUTTONS = 100  # Telegram refuses a keyboard with more buttons, so a digest message holds at most this many cards
 HIGHLIGHT_MARK = "🔥"  # not ⭐: that is the save button
+KEYWORD_MARK = "🔑"  # the chat's included keywords a card matched
+KEYWORDS_SHOWN = 3
 ELLIPSIS = "…"
 CARD_SEPARATOR = "\n\n"
 ARXIV_ABS_URL = "https://arxiv.org/abs/{arxiv_id}"
@@ -400,9 +403,20 @@ def _links_line(links: Sequence[str | None]) -> str:
     return "🔗 " + " · ".join(present) if present else ""
 
 
-def _card(paper: Paper, *, number: int, language: Language, t: Translator, budget: _Budget) -> str:
+def keyword_line(paper: Paper, keywords: Sequence[KeywordSpec]) -> str:
+    """'🔑 diffusion · 扩散': which of the chat's included keywords this paper matched; '' for none."""
+    matched = matched_keywords(paper, keywords)[:KEYWORDS_SHOWN]
+    if not matched:
+        return ""
+    return f"{KEYWORD_MARK} " + " · ".join(_escape(shorten(word, LINK_TEXT_LIMIT)) for word in matched)
+
+
+def _card(paper: Paper, *, number: int, language: Language, t: Translator, budget: _Budget,
+          keywords: Sequence[KeywordSpec] = ()) -> str:
     """A card within one budget."""
     lines = _headline(paper, number=number, language=language, t=t, title_limit=budget.title)
+    if matched := keyword_line(paper, keywords):
+        lines.append(matched)
     if budget.people and (people := _people_line(paper, t)):
         lines.append(people)
     for side, text in _texts(paper, language):
@@ -414,15 +428,18 @@ def _card(paper: Paper, *, number: int, language: Language, t: Translator, budge
     return "\n".join(lines)
 
 
-def render_card(paper: Paper, *, number: int, language: str, t: Translator) -> str:
+def render_card(paper: Paper, *, number: int, language: str, t: Translator,
+                keywords: Sequence[KeywordSpec] = ()) -> str:
     """A paper's card as Telegram HTML, so a chat can judge the paper at a glance in its language."""
-    return _card(paper, number=number, language=_card_language(language), t=t, budget=_BUDGETS[0])
+    return _card(paper, number=number, language=_card_language(language), t=t, budget=_BUDGETS[0],
+                 keywords=keywords)
 
 
-def _fitted_card(paper: Paper, *, number: int, language: Language, t: Translator, room: int) -> tuple[str, int]:
+def _fitted_card(paper: Paper, *, number: int, language: Language, t: Translator, room: int,
+                 keywords: Sequence[KeywordSpec]) -> tuple[str, int]:
     """The fullest version of a card that fits in room, with its visible length; never split, only shortened."""
     for budget in _BUDGETS:
-        card = _card(paper, number=number, language=language, t=t, budget=budget)
+        card = _card(paper, number=number, language=language, t=t, budget=budget, keywords=keywords)
         length = visible_length(card)
         if length <= room:
             break
@@ -447,9 +464,13 @@ def digest_header(count: int, *, t: Translator, day: date) -> str:
 
 
 def render_digest(
-    papers: Sequence[Paper], *, language: str, t: Translator, day: date, limit: int = MESSAGE_LIMIT
+    papers: Sequence[Paper], *, language: str, t: Translator, day: date, limit: int = MESSAGE_LIMIT,
+    keywords: Sequence[KeywordSpec] = (),
 ) -> list[DigestMessage]:
-    """A day's cards packed greedily into as few messages as fit, header on the first; [] for no papers."""
+    """A day's cards packed greedily into as few messages as fit, header on the first; [] for no papers.
+
+    Cards of papers matching one of the chat's included ``keywords`` say which.
+    """
     _check_limit(limit)
     card_language = _card_language(language)
     if not papers:
@@ -463,7 +484,8 @@ def render_digest(
         if paper.id is None:
             raise ValueError(f"cards: paper {number} of the digest has no id, so it cannot get a ⭐ button")
         room = limit - header_length - separator if number == 1 else limit
-        card, card_length = _fitted_card(paper, number=number, language=card_language, t=t, room=room)
+        card, card_length = _fitted_card(paper, number=number, language=card_language, t=t, room=room,
+                                         keywords=keywords)
         if ids and (length + separator + card_length > limit or len(ids) >= MAX_BUTTONS):
             messages.append(DigestMessage(CARD_SEPARATOR.join(parts), tuple(ids), tuple(numbers)))
             parts, length, ids, numbers = [], -separator, [], []

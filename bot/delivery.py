@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -24,7 +24,8 @@ from bot.services import Services
 from storage.chats import chat_categories, get_chat, mark_inactive, migrate_chat
 from storage.deliveries import delivered_paper_ids, record_deliveries
 from storage.favourites import favourite_ids
-from storage.models import Chat, DeliveryKind, Paper, PendingDigest
+from storage.keywords import KeywordSpec, destination_keywords
+from storage.models import GENERAL_THREAD, Chat, DeliveryKind, Paper, PendingDigest
 from storage.papers import papers_by_ids, pick_unseen_papers
 from storage.pending import finish_pending_digest, holds_lease, plan_pending_digest, release_pending_digest
 
@@ -42,6 +43,7 @@ class DeliveryStatus(StrEnum):
     UNREACHABLE = "unreachable"  # blocked, kicked, deactivated or gone: the chat was marked inactive
     FAILED = "failed"  # Telegram kept failing; nothing was recorded for the unsent part
     LEASE_LOST = "lease_lost"  # the pending digest's lease ran out and another worker may hold it: hands off
+    TOPIC_CLOSED = "topic_closed"  # the forum topic is closed: this digest is skipped, the topic stays subscribed
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +55,15 @@ class DeliveryOutcome:
     papers: int = 0
     messages: int = 0
     finished: bool = False  # the pending digest was already closed with the last message's record
+    thread_id: int = GENERAL_THREAD  # the forum topic it went to; 0 for the chat itself
 
 
 class ChatUnreachable(Exception):
-    """Telegram says the bot can no longer write to this chat."""
+    """Telegram says the bot can no longer write to this chat (or to this forum topic, which was deleted)."""
+
+
+class TopicClosed(Exception):
+    """The forum topic is closed: nothing can be posted there until it is reopened."""
 
 
 def local_day(now: datetime, timezone: str) -> datetime:
@@ -87,6 +94,16 @@ async def send_html(bot: Bot, chat_id: int, text: str, *, reply_markup: InlineKe
     raise AssertionError("unreachable")
 
 
+def is_topic_gone(error: BadRequest) -> bool:
+    """Telegram's wording for a forum topic that was deleted."""
+    return "message thread not found" in error.message.lower()
+
+
+def is_topic_closed(error: BadRequest) -> bool:
+    """Telegram's wording for a closed forum topic."""
+    return "topic_closed" in error.message.lower()
+
+
 def is_gone(error: BadRequest) -> bool:
     """Telegram's wording for a chat the bot can never reach again."""
     message = error.message.lower()
@@ -94,22 +111,25 @@ def is_gone(error: BadRequest) -> bool:
 
 
 async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: DeliveryKind,
-                         pending: PendingDigest | None = None) -> DeliveryOutcome:
-    """Pick the chat's next unseen papers, send them as cards, and record each message's papers once sent.
+                         pending: PendingDigest | None = None, thread_id: int = GENERAL_THREAD) -> DeliveryOutcome:
+    """Pick the destination's next unseen papers, send them as cards, and record each message's papers once sent.
 
+    The destination is the chat, or one of its forum topics (``thread_id``, the pending digest's if given).
     A scheduled digest comes with its leased ``pending`` row: its papers are planned once, so a delivery resumed
     after a crash sends the rest of the same digest; the row is finished when everything went out, or released
     for the next tick when Telegram kept failing.
     """
-    outcome = await _deliver(bot=bot, services=services, chat_id=chat_id, kind=kind, pending=pending)
+    thread_id = pending.thread_id if pending is not None else thread_id
+    outcome = await _deliver(bot=bot, services=services, chat_id=chat_id, thread_id=thread_id, kind=kind,
+                             pending=pending)
     if pending is not None and not outcome.finished and outcome.status is not DeliveryStatus.LEASE_LOST:
         owner = services.owner
         if outcome.status is DeliveryStatus.FAILED:
             await services.db(lambda session: release_pending_digest(session=session, chat_id=outcome.chat_id,
-                                                                     owner=owner))
+                                                                     owner=owner, thread_id=thread_id))
         else:
             await services.db(lambda session: finish_pending_digest(session=session, chat_id=outcome.chat_id,
-                                                                    owner=owner))
+                                                                    owner=owner, thread_id=thread_id))
     return outcome
 
 
@@ -121,44 +141,50 @@ class _Plan:
     papers: list[Paper]
     saved: set[int]
     lease_lost: bool = False
+    keywords: list[KeywordSpec] = field(default_factory=list)
 
 
-def _plan(session: Session, *, chat_id: int, pending: PendingDigest | None, limit: int, owner: str,
+def _plan(session: Session, *, chat_id: int, thread_id: int, pending: PendingDigest | None, limit: int, owner: str,
           now: datetime) -> _Plan:
-    """The chat, and its papers: a pending digest's plan minus what already went out, else a fresh pick."""
-    if pending is not None and not holds_lease(session=session, chat_id=chat_id, owner=owner, now=now):
+    """The destination, and its papers: a pending digest's plan minus what already went out, else a fresh pick."""
+    if pending is not None and not holds_lease(session=session, chat_id=chat_id, owner=owner, now=now,
+                                               thread_id=thread_id):
         return _Plan(None, [], set(), lease_lost=True)
-    chat = get_chat(session=session, chat_id=chat_id)
+    chat = get_chat(session=session, chat_id=chat_id, thread_id=thread_id)
     if chat is None or (pending is not None and not chat.active):
         return _Plan(None, [], set())
+    keywords = destination_keywords(session=session, chat_id=chat_id, thread_id=thread_id)
     if pending is not None and pending.paper_ids is not None:
-        sent = delivered_paper_ids(session=session, chat_id=chat_id)
+        sent = delivered_paper_ids(session=session, chat_id=chat_id, thread_id=thread_id)
         papers = papers_by_ids(session=session, paper_ids=[i for i in pending.paper_ids if i not in sent])
     else:
-        papers = pick_unseen_papers(session=session, chat_id=chat_id, categories=chat_categories(chat), limit=limit)
+        papers = pick_unseen_papers(session=session, chat_id=chat_id, categories=chat_categories(chat), limit=limit,
+                                    thread_id=thread_id, keywords=bool(keywords))
         if pending is not None:
-            plan_pending_digest(session=session, chat_id=chat_id, owner=owner, paper_ids=[p.id for p in papers])
+            plan_pending_digest(session=session, chat_id=chat_id, owner=owner, paper_ids=[p.id for p in papers],
+                                thread_id=thread_id)
     saved = favourite_ids(session=session, chat_id=chat_id, paper_ids=[p.id for p in papers]) if papers else set()
-    return _Plan(chat, papers, saved)
+    return _Plan(chat, papers, saved, keywords=keywords)
 
 
-async def _deliver(*, bot: Bot, services: Services, chat_id: int, kind: DeliveryKind,
+async def _deliver(*, bot: Bot, services: Services, chat_id: int, thread_id: int, kind: DeliveryKind,
                    pending: PendingDigest | None) -> DeliveryOutcome:
-    """Send the chat its papers message by message; the outcome names the chat id the digest ended in."""
+    """Send the destination its papers message by message; the outcome names the chat id the digest ended in."""
     now = services.clock()
     limit, owner = services.settings.digest_size, services.owner
-    plan = await services.db(lambda session: _plan(session, chat_id=chat_id, pending=pending, limit=limit,
-                                                   owner=owner, now=now))
+    plan = await services.db(lambda session: _plan(session, chat_id=chat_id, thread_id=thread_id, pending=pending,
+                                                   limit=limit, owner=owner, now=now))
     if plan.lease_lost:
-        log.warning("chat=%s pending digest no longer leased by this process; left to its holder", chat_id)
-        return DeliveryOutcome(chat_id, DeliveryStatus.LEASE_LOST)
+        log.warning("chat=%s thread=%s pending digest no longer leased by this process; left to its holder",
+                    chat_id, thread_id)
+        return DeliveryOutcome(chat_id, DeliveryStatus.LEASE_LOST, thread_id=thread_id)
     if plan.chat is None:
-        return DeliveryOutcome(chat_id, DeliveryStatus.UNREACHABLE)
+        return DeliveryOutcome(chat_id, DeliveryStatus.UNREACHABLE, thread_id=thread_id)
     if not plan.papers:
-        return DeliveryOutcome(chat_id, DeliveryStatus.NOTHING_NEW)
+        return DeliveryOutcome(chat_id, DeliveryStatus.NOTHING_NEW, thread_id=thread_id)
     chat = plan.chat
     messages = render_digest(plan.papers, language=chat.language, t=translator(chat.ui_language),
-                             day=local_day(now, chat.timezone).date())
+                             day=local_day(now, chat.timezone).date(), keywords=plan.keywords)
     paid = services.settings.paid_broadcast and kind is not DeliveryKind.TODAY
     target, sent_papers, sent_messages, finished = chat.id, 0, 0, False
     for number, message in enumerate(messages, start=1):
@@ -166,49 +192,62 @@ async def _deliver(*, bot: Bot, services: Services, chat_id: int, kind: Delivery
         last_of_pending = pending is not None and number == len(messages)
         try:
             target, sent = await _send_to_chat(bot, services, target, message.text,
-                                               star_keyboard(message, saved=plan.saved), paid)
+                                               star_keyboard(message, saved=plan.saved), paid, thread_id)
         except ChatUnreachable:
-            return DeliveryOutcome(target, DeliveryStatus.UNREACHABLE, sent_papers, sent_messages)
+            return DeliveryOutcome(target, DeliveryStatus.UNREACHABLE, sent_papers, sent_messages, thread_id=thread_id)
+        except TopicClosed:
+            log.info("chat=%s thread=%s topic closed, digest skipped (the topic stays subscribed)", target, thread_id)
+            return DeliveryOutcome(target, DeliveryStatus.TOPIC_CLOSED, sent_papers, sent_messages,
+                                   thread_id=thread_id)
         except BadRequest as error:
             log.error("chat=%s papers=%s rejected by Telegram: %s", target, ids, error.message)
             continue
         except (RetryAfter, NetworkError) as error:
             log.warning("chat=%s papers=%s not sent after retries: %s", target, ids, error)
-            return DeliveryOutcome(target, DeliveryStatus.FAILED, sent_papers, sent_messages)
+            return DeliveryOutcome(target, DeliveryStatus.FAILED, sent_papers, sent_messages, thread_id=thread_id)
         # The window a crash can repeat: the message above is out, this record is not yet written.
         finished = await services.db(lambda session, target=target, ids=ids, sent=sent, last=last_of_pending: (
-            _record(session, chat_id=target, paper_ids=ids, kind=kind, message_id=sent.message_id, now=now,
-                    finish_owner=owner if last else None)))
+            _record(session, chat_id=target, thread_id=thread_id, paper_ids=ids, kind=kind,
+                    message_id=sent.message_id, now=now, finish_owner=owner if last else None)))
         sent_papers += len(ids)
         sent_messages += 1
-        log.info("chat=%s papers=%s kind=%s sent", target, ids, kind.value)
+        log.info("chat=%s thread=%s papers=%s kind=%s sent", target, thread_id, ids, kind.value)
     status = DeliveryStatus.SENT if sent_messages else DeliveryStatus.FAILED
-    return DeliveryOutcome(target, status, sent_papers, sent_messages, finished)
+    return DeliveryOutcome(target, status, sent_papers, sent_messages, finished, thread_id=thread_id)
 
 
-def _record(session: Session, *, chat_id: int, paper_ids: list[int], kind: DeliveryKind, message_id: int,
-            now: datetime, finish_owner: str | None) -> bool:
+def _record(session: Session, *, chat_id: int, thread_id: int, paper_ids: list[int], kind: DeliveryKind,
+            message_id: int, now: datetime, finish_owner: str | None) -> bool:
     """Record a sent message; with its digest's last message, close the pending digest in the same transaction."""
     record_deliveries(session=session, chat_id=chat_id, paper_ids=paper_ids, kind=kind.value,
-                      message_id=message_id, now=now)
-    return finish_owner is not None and finish_pending_digest(session=session, chat_id=chat_id, owner=finish_owner)
+                      message_id=message_id, now=now, thread_id=thread_id)
+    return finish_owner is not None and finish_pending_digest(session=session, chat_id=chat_id, owner=finish_owner,
+                                                              thread_id=thread_id)
 
 
 async def _send_to_chat(bot: Bot, services: Services, target: int, text: str,
-                        markup: InlineKeyboardMarkup, paid: bool) -> tuple[int, Message]:
-    """Send, following a group's migration to a supergroup and retiring chats Telegram says are gone."""
+                        markup: InlineKeyboardMarkup, paid: bool, thread_id: int) -> tuple[int, Message]:
+    """Send, following a group's migration to a supergroup and retiring chats and topics Telegram says are gone."""
     try:
-        return target, await send_html(bot, target, text, reply_markup=markup, paid=paid)
+        return target, await send_html(bot, target, text, reply_markup=markup, paid=paid,
+                                       message_thread_id=thread_id or None)
     except ChatMigrated as error:
         new_id = error.new_chat_id
         await services.db(lambda session: migrate_chat(session=session, old_chat_id=target, new_chat_id=new_id))
         log.info("chat=%s migrated to %s", target, new_id)
-        return await _send_to_chat(bot, services, new_id, text, markup, paid)
+        return await _send_to_chat(bot, services, new_id, text, markup, paid, thread_id)
     except Forbidden as error:
         await services.db(lambda session: mark_inactive(session=session, chat_id=target))
         log.info("chat=%s unreachable (%s), marked inactive", target, error.message)
         raise ChatUnreachable from error
     except BadRequest as error:
+        if thread_id and is_topic_closed(error):
+            raise TopicClosed from error
+        if thread_id and is_topic_gone(error):
+            # Only this topic stops: the group and its other topics keep their digests.
+            await services.db(lambda session: mark_inactive(session=session, chat_id=target, thread_id=thread_id))
+            log.info("chat=%s thread=%s topic deleted (%s), marked inactive", target, thread_id, error.message)
+            raise ChatUnreachable from error
         if not is_gone(error):
             raise
         await services.db(lambda session: mark_inactive(session=session, chat_id=target))

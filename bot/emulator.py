@@ -719,6 +719,13 @@ class EmulatorStats:
 
 
 @dataclass
+class _ForumTopic:
+    thread_id: int  # the message_id of its forum_topic_created service message, as on Telegram
+    name: str
+    closed: bool = False
+
+
+@dataclass
 class _Chat:
     id: int
     type: ChatType
@@ -732,6 +739,7 @@ class _Chat:
     blocked: BlockReason | None = None
     migrated_to: int | None = None
     last_message_id: int = 0
+    topics: dict[int, _ForumTopic] = field(default_factory=dict)  # open and closed forum topics; deleted ones go
 
     def next_message_id(self) -> int:
         """Message ids increase per chat."""
@@ -1080,6 +1088,51 @@ class BotApiEmulator:
             message = {"message_id": chat.next_message_id(), "chat": chat.to_json(), "date": int(time.time())}
             self._deliver_user_message({**message, key: value})
 
+    def create_forum_topic(self, chat_id: int, name: str, *, by: int | None = None) -> int:
+        """Open a topic in a forum supergroup; returns its message_thread_id (the forum_topic_created message's id).
+
+        The bot receives the forum_topic_created service message, sent by user ``by`` if given.
+        """
+        chat = self._chats[chat_id]
+        if not chat.is_forum:
+            raise ValueError(f"chat {chat_id} is not a forum")
+        thread_id = chat.next_message_id()
+        chat.topics[thread_id] = _ForumTopic(thread_id, name)
+        self._topic_service_message(chat, thread_id, "forum_topic_created", {"name": name, "icon_color": 7322096},
+                                    by=by)
+        return thread_id
+
+    def close_forum_topic(self, chat_id: int, thread_id: int, *, by: int | None = None) -> None:
+        """Close a topic: sends into it fail with TOPIC_CLOSED until it is reopened."""
+        self._topic(chat_id, thread_id).closed = True
+        self._topic_service_message(self._chats[chat_id], thread_id, "forum_topic_closed", {}, by=by)
+
+    def reopen_forum_topic(self, chat_id: int, thread_id: int, *, by: int | None = None) -> None:
+        """Reopen a closed topic."""
+        self._topic(chat_id, thread_id).closed = False
+        self._topic_service_message(self._chats[chat_id], thread_id, "forum_topic_reopened", {}, by=by)
+
+    def delete_forum_topic(self, chat_id: int, thread_id: int) -> None:
+        """Delete a topic with its messages; sends into it fail with "message thread not found" (no update comes)."""
+        self._topic(chat_id, thread_id)
+        del self._chats[chat_id].topics[thread_id]
+
+    def _topic(self, chat_id: int, thread_id: int) -> _ForumTopic:
+        topic = self._chats[chat_id].topics.get(thread_id)
+        if topic is None:
+            raise KeyError(f"no topic {thread_id} in chat {chat_id}")
+        return topic
+
+    def _topic_service_message(self, chat: _Chat, thread_id: int, kind: str, payload: dict[str, Any], *,
+                               by: int | None) -> None:
+        message_id = thread_id if kind == "forum_topic_created" else chat.next_message_id()
+        message: dict[str, Any] = {"message_id": message_id, "chat": chat.to_json(), "date": int(time.time()),
+                                   kind: payload}
+        if by is not None:
+            message["from"] = self._user(by).to_json()
+        self._add_thread(message, chat, thread_id)
+        self._deliver_user_message(message)
+
     def forget_chat(self, chat_id: int) -> None:
         """Drop a chat so calls to it fail with "chat not found"."""
         del self._chats[chat_id]
@@ -1167,6 +1220,8 @@ class BotApiEmulator:
         chat = self._chats[chat_id]
         if chat.type == "private" and user_id != chat_id:
             raise ValueError("in a private chat the user id is the chat id")
+        if chat.is_forum and thread_id is not None:
+            self._topic(chat_id, thread_id)
         chat.members.add(user_id)
         message: dict[str, Any] = {
             "message_id": chat.next_message_id(),
@@ -1488,6 +1543,8 @@ class BotApiEmulator:
         markup = _parse_reply_markup(p.raw.get("reply_markup"))
         reply_to = self._reply_target(p, chat)
         thread_id = p.integer("message_thread_id")
+        if chat.is_forum and thread_id is not None:
+            self._check_topic(chat, thread_id)
         preview = self._link_preview(p)
         self._throttle(chat, paid=p.flag("allow_paid_broadcast"))
         return SentMessage(
@@ -1681,6 +1738,14 @@ class BotApiEmulator:
                 return None
             raise _bad_request("message to be replied not found")
         return int(message_id)
+
+    def _check_topic(self, chat: _Chat, thread_id: int) -> None:
+        """Telegram's answers for a deleted (or never created) topic and for a closed one."""
+        topic = chat.topics.get(thread_id)
+        if topic is None:
+            raise _bad_request("message thread not found")
+        if topic.closed:
+            raise _bad_request("TOPIC_CLOSED")
 
     def _link_preview(self, p: _Params) -> dict[str, Any] | None:
         options = p.json("link_preview_options")

@@ -14,6 +14,7 @@ from bot.callbacks import Action, encode
 from bot.i18n import Translator
 from storage.chats import ALL_CATEGORIES, chat_categories
 from storage.ingest import IngestReport
+from storage.keywords import MAX_KEYWORDS, KeywordChange, KeywordSpec
 from storage.models import Chat, Paper, Source, SourceStatus
 
 FAVOURITES_PAGE_SIZE = 5
@@ -61,8 +62,9 @@ def format_local(moment: datetime | None, timezone: str, t: Translator) -> str:
 def settings_text(chat: Chat, t: Translator) -> str:
     """All of a chat's settings in one message."""
     state = t.gettext("active") if chat.active else t.gettext("paused (/subscribe to resume)")
+    header = t.gettext("<b>Settings of this topic</b>") if chat.thread_id else t.gettext("<b>Settings of this chat</b>")
     lines = [
-        t.gettext("<b>Settings of this chat</b>"),
+        header,
         t.gettext("Daily digest: {state}").format(state=state),
         t.gettext("Fields: {fields}").format(fields=", ".join(category_label(c) for c in chat_categories(chat))),
         t.gettext("Time: {time} ({zone})").format(time=chat.digest_time, zone=html.escape(chat.timezone)),
@@ -70,6 +72,54 @@ def settings_text(chat: Chat, t: Translator) -> str:
     ]
     if chat.active:
         lines.append(t.gettext("Next digest: {when}").format(when=format_local(chat.next_due_at, chat.timezone, t)))
+    return "\n".join(lines)
+
+
+def _keyword_list(words: Sequence[str]) -> str:
+    """'diffusion, graph neural' with every word escaped."""
+    return ", ".join(html.escape(word) for word in words)
+
+
+def keywords_text(keywords: Sequence[KeywordSpec], t: Translator) -> str:
+    """/keywords: the included and excluded keywords, or how to add some."""
+    if not keywords:
+        return t.gettext("No keywords yet. /keywords add diffusion \"graph neural\" brings papers that mention them "
+                         "beyond your fields; a -word (e.g. -survey) keeps papers that mention it away.")
+    included = [spec.keyword for spec in keywords if not spec.exclude]
+    excluded = [spec.keyword for spec in keywords if spec.exclude]
+    lines = [t.gettext("<b>Keywords</b> ({count} of at most {limit})").format(count=len(keywords), limit=MAX_KEYWORDS)]
+    if included:
+        lines.append(t.gettext("Included (papers that mention one come too): {words}").format(
+            words=_keyword_list(included)))
+    if excluded:
+        lines.append(t.gettext("Excluded (papers that mention one never come): {words}").format(
+            words=_keyword_list(excluded)))
+    lines.append(t.gettext("Matching ignores case and looks in titles, summaries and abstracts, Chinese and "
+                           "English. /keywords remove WORD, /keywords clear."))
+    return "\n".join(lines)
+
+
+def keyword_change_text(change: KeywordChange, t: Translator) -> str:
+    """What /keywords add changed, one line per kind of change."""
+    lines = []
+    if change.added:
+        lines.append(t.gettext("Added: {words}").format(words=_keyword_list([spec.label for spec in change.added])))
+    if change.switched:
+        lines.append(t.gettext("Changed: {words}").format(
+            words=_keyword_list([spec.label for spec in change.switched])))
+    if change.unchanged:
+        lines.append(t.gettext("Already there: {words}").format(
+            words=_keyword_list([spec.label for spec in change.unchanged])))
+    return "\n".join(lines)
+
+
+def keyword_removal_text(removed: Sequence[str], missing: Sequence[str], t: Translator) -> str:
+    """What /keywords remove did, naming keywords that were not there."""
+    lines = []
+    if removed:
+        lines.append(t.gettext("Removed: {words}").format(words=_keyword_list(removed)))
+    if missing:
+        lines.append(t.gettext("Not among the keywords here: {words}").format(words=_keyword_list(missing)))
     return "\n".join(lines)
 
 

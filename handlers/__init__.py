@@ -20,6 +20,7 @@ from handlers.admin import ingest_command, ingest_document_message, post_now, sh
 from handlers.common import language_of, load_chat, reply
 from handlers.digest import post_today
 from handlers.favourites import favourites_button, list_saved, toggle_star
+from handlers.keywords import manage_keywords
 from handlers.membership import follow_membership, follow_migration
 from handlers.settings import choose_categories, set_card_language, set_time, show_settings, toggle_category_button
 from handlers.sources import manage_sources
@@ -61,7 +62,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     commands = {
         "start": start_chat, "help": show_help, "subscribe": subscribe_chat, "unsubscribe": unsubscribe_chat,
         "categories": choose_categories, "time": set_time, "lang": set_card_language, "settings": show_settings,
-        "today": post_today, "favorites": list_saved, "favourites": list_saved,
+        "today": post_today, "favorites": list_saved, "favourites": list_saved, "keywords": manage_keywords,
         "post_now": post_now, "ingest": ingest_command, "stats": show_stats, "sources": manage_sources,
     }
     for name, handler in commands.items():

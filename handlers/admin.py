@@ -16,7 +16,7 @@ from bot.i18n import Translator
 from bot.services import Services, ingest_digest, services_of
 from bot.views import StoreStats, ingest_text, stats_text
 from handlers.common import bot_admins_only, language_of, load_chat, reply
-from storage.chats import active_chat_ids, count_active_chats, get_chat
+from storage.chats import active_destinations, count_active_chats
 from storage.deliveries import count_chats_served_since, count_deliveries_since
 from storage.documents import DocumentError, bytes_to_text, human_size, load_document
 from storage.favourites import count_favourites
@@ -36,17 +36,14 @@ async def post_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(args) > 1 or (args and args[0] != "all" and not re.fullmatch(r"-?\d{1,20}", args[0])):
         await reply(update, t.gettext("Usage: /post_now, /post_now all or /post_now CHAT_ID"))
         return
-    if args and args[0] != "all":
-        chat_id = int(args[0])
-        chat = await services.db(lambda session: get_chat(session=session, chat_id=chat_id))
-        if chat is None or not chat.active:
-            await reply(update, t.gettext("Chat {chat_id} is not an active subscriber.").format(chat_id=chat_id))
-            return
-        targets = [chat_id]
-    else:
-        targets = await services.db(lambda session: active_chat_ids(session=session))
-    outcomes = [await deliver_digest(bot=context.bot, services=services, chat_id=chat_id, kind=DeliveryKind.MANUAL)
-                for chat_id in targets]
+    chat_id = int(args[0]) if args and args[0] != "all" else None
+    # A chat id stands for the chat and each of its subscribed forum topics.
+    targets = await services.db(lambda session: active_destinations(session=session, chat_id=chat_id))
+    if chat_id is not None and not targets:
+        await reply(update, t.gettext("Chat {chat_id} is not an active subscriber.").format(chat_id=chat_id))
+        return
+    outcomes = [await deliver_digest(bot=context.bot, services=services, chat_id=target, thread_id=thread_id,
+                                     kind=DeliveryKind.MANUAL) for target, thread_id in targets]
     await reply(update, _post_summary(outcomes, t))
 
 

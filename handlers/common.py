@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlmodel import Session
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import ContextTypes
@@ -15,16 +16,32 @@ from bot.callbacks import Callback, decode
 from bot.delivery import NO_PREVIEW
 from bot.i18n import Translator, translator, ui_language_for
 from bot.services import Services, services_of
-from storage.chats import get_chat
-from storage.models import Chat
+from storage.chats import ensure_chat, get_chat
+from storage.models import GENERAL_THREAD, Chat
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 
+def thread_of(update: Update) -> int:
+    """The forum topic an update came from; 0 for the chat itself, a forum's General topic included."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None or not chat.is_forum or not message.is_topic_message:
+        return GENERAL_THREAD
+    return message.message_thread_id or GENERAL_THREAD
+
+
 async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
-    """The stored chat this update came from, if it subscribed once."""
-    chat_id = update.effective_chat.id
-    return await services_of(context).db(lambda session: get_chat(session=session, chat_id=chat_id))
+    """The stored destination this update came from (the chat, or the forum topic), if it subscribed once."""
+    chat_id, thread_id = update.effective_chat.id, thread_of(update)
+    return await services_of(context).db(lambda session: get_chat(session=session, chat_id=chat_id,
+                                                                  thread_id=thread_id))
+
+
+def in_topic(chat: Chat, t: Translator, text: str) -> str:
+    """Say that a reply is about this forum topic only, so nobody mistakes it for the whole group's settings."""
+    if chat.thread_id == GENERAL_THREAD:
+        return text
+    return t.gettext("🧵 This topic only:") + " " + text
 
 
 def language_of(update: Update, chat: Chat | None) -> Translator:
@@ -107,8 +124,35 @@ async def read_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> But
 
 
 async def require_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
-    """The chat's settings, or a hint to /start first when it never subscribed."""
+    """The chat's (or topic's) settings, or a hint to /start first when it never subscribed."""
     chat = await load_chat(update, context)
     if chat is None:
-        await reply(update, language_of(update, None).gettext("Send /start first to subscribe this chat."))
+        t = language_of(update, None)
+        if thread_of(update) != GENERAL_THREAD:
+            await reply(update, t.gettext("This topic has no digest of its own yet. Send /start here to subscribe "
+                                          "it; it starts with the group's settings."))
+        else:
+            await reply(update, t.gettext("Send /start first to subscribe this chat."))
     return chat
+
+
+async def require_chat_to_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
+    """Like require_chat, but a forum topic of a subscribed group gets its own settings, copied from the group."""
+    chat = await load_chat(update, context)
+    thread_id = thread_of(update)
+    if chat is not None or thread_id == GENERAL_THREAD:
+        return chat if chat is not None else await require_chat(update, context)
+    services = services_of(context)
+    chat_id, title, now = update.effective_chat.id, update.effective_chat.title, services.clock()
+
+    def copy_group(session: Session) -> Chat | None:
+        group = get_chat(session=session, chat_id=chat_id)
+        if group is None:
+            return None
+        topic, _created = ensure_chat(session=session, chat_id=chat_id, thread_id=thread_id, kind=group.kind,
+                                      title=title, ui_language=group.ui_language, digest_time=group.digest_time,
+                                      timezone=group.timezone, now=now)
+        return topic
+
+    topic = await services.db(copy_group)
+    return topic if topic is not None else await require_chat(update, context)

@@ -7,7 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.delivery import DeliveryStatus, deliver_digest
 from bot.services import services_of
-from handlers.common import language_of, reply, require_chat
+from handlers.common import in_topic, language_of, reply, require_chat
 from storage.models import DeliveryKind
 
 
@@ -17,10 +17,10 @@ async def post_today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if chat is None:
         return
     outcome = await deliver_digest(bot=context.bot, services=services_of(context), chat_id=chat.id,
-                                   kind=DeliveryKind.TODAY)
+                                   thread_id=chat.thread_id, kind=DeliveryKind.TODAY)
     t = language_of(update, chat)
     if outcome.status is DeliveryStatus.NOTHING_NEW:
-        await reply(update, t.gettext("Nothing new in your fields — you have seen every paper. "
-                                      "/categories adds more fields."))
+        await reply(update, in_topic(chat, t, t.gettext("Nothing new in your fields — you have seen every paper. "
+                                                        "/categories adds more fields.")))
     elif outcome.status is DeliveryStatus.FAILED:
         await reply(update, t.gettext("Telegram did not take the digest just now; please try again in a minute."))

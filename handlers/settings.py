@@ -12,7 +12,15 @@ from telegram.ext import ContextTypes
 from bot.config import parse_hhmm
 from bot.services import services_of
 from bot.views import categories_keyboard, categories_text, format_local, language_name, settings_text
-from handlers.common import group_admins_only, language_of, read_button, reply, require_chat
+from handlers.common import (
+    group_admins_only,
+    in_topic,
+    language_of,
+    read_button,
+    reply,
+    require_chat,
+    require_chat_to_configure,
+)
 from storage.chats import (
     ALL_CATEGORIES,
     chat_categories,
@@ -28,13 +36,13 @@ LANGUAGES = ("zh", "en", "both")
 @group_admins_only
 async def choose_categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show the categories keyboard, or set the categories given as arguments."""
-    chat = await require_chat(update, context)
+    chat = await require_chat_to_configure(update, context)
     if chat is None:
         return
     t = language_of(update, chat)
     if not context.args:
         chosen = chat_categories(chat)
-        await reply(update, categories_text(chosen, t), reply_markup=categories_keyboard(chosen))
+        await reply(update, in_topic(chat, t, categories_text(chosen, t)), reply_markup=categories_keyboard(chosen))
         return
     codes = [arg.upper() for arg in context.args]
     unknown = [code for code in codes if code not in ALL_CATEGORIES]
@@ -43,8 +51,9 @@ async def choose_categories(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             codes=html.escape(", ".join(unknown)[:100]), choices=", ".join(ALL_CATEGORIES)))
         return
     chat = await services_of(context).db(lambda session: set_categories(
-        session=session, chat_id=chat.id, categories=codes))
-    await reply(update, t.gettext("Following: {codes}").format(codes=", ".join(chat_categories(chat))))
+        session=session, chat_id=chat.id, categories=codes, thread_id=chat.thread_id))
+    await reply(update, in_topic(chat, t, t.gettext("Following: {codes}").format(
+        codes=", ".join(chat_categories(chat)))))
 
 
 @group_admins_only
@@ -56,14 +65,14 @@ async def toggle_category_button(update: Update, context: ContextTypes.DEFAULT_T
     query, chat, t, callback = update.callback_query, press.chat, press.t, press.callback
     try:
         chat = await services_of(context).db(lambda session: toggle_category(
-            session=session, chat_id=chat.id, category=callback.value))
+            session=session, chat_id=chat.id, category=callback.value, thread_id=chat.thread_id))
     except ValueError:
         await query.answer(t.gettext("Keep at least one field."), show_alert=True)
         return
     chosen = chat_categories(chat)
     await query.answer(t.gettext("Following: {codes}").format(codes=", ".join(chosen)))
     try:
-        await query.edit_message_text(categories_text(chosen, t), parse_mode="HTML",
+        await query.edit_message_text(in_topic(chat, t, categories_text(chosen, t)), parse_mode="HTML",
                                       reply_markup=categories_keyboard(chosen))
     except BadRequest as error:  # a double tap can make the edit identical to what is shown
         if "not modified" not in error.message:
@@ -73,7 +82,7 @@ async def toggle_category_button(update: Update, context: ContextTypes.DEFAULT_T
 @group_admins_only
 async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/time HH:MM [Area/City]: when the daily digest comes, in the chat's timezone."""
-    chat = await require_chat(update, context)
+    chat = await require_chat_to_configure(update, context)
     if chat is None:
         return
     t = language_of(update, chat)
@@ -98,15 +107,15 @@ async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     now, digest_time = services.clock(), f"{parse_hhmm(args[0]):%H:%M}"
     chat = await services.db(lambda session: set_schedule(
-        session=session, chat_id=chat.id, digest_time=digest_time, timezone=zone, now=now))
-    await reply(update, t.gettext("Daily digest at {time} ({zone}). Next: {when}").format(
-        time=chat.digest_time, zone=chat.timezone, when=format_local(chat.next_due_at, chat.timezone, t)))
+        session=session, chat_id=chat.id, digest_time=digest_time, timezone=zone, now=now, thread_id=chat.thread_id))
+    await reply(update, in_topic(chat, t, t.gettext("Daily digest at {time} ({zone}). Next: {when}").format(
+        time=chat.digest_time, zone=chat.timezone, when=format_local(chat.next_due_at, chat.timezone, t))))
 
 
 @group_admins_only
 async def set_card_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/lang zh|en|both: the cards' language, and the interface language for zh or en."""
-    chat = await require_chat(update, context)
+    chat = await require_chat_to_configure(update, context)
     if chat is None:
         return
     t = language_of(update, chat)
@@ -116,9 +125,10 @@ async def set_card_language(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return
     language = args[0].lower()
     chat = await services_of(context).db(lambda session: set_language(
-        session=session, chat_id=chat.id, language=language))
+        session=session, chat_id=chat.id, language=language, thread_id=chat.thread_id))
     t = language_of(update, chat)
-    await reply(update, t.gettext("Cards now in {language}.").format(language=language_name(chat.language, t)))
+    await reply(update, in_topic(chat, t, t.gettext("Cards now in {language}.").format(
+        language=language_name(chat.language, t))))
 
 
 async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 from bot.i18n import Translator, ui_language_for
 from bot.services import services_of
 from bot.views import format_local, settings_text
-from handlers.common import group_admins_only, language_of, load_chat, reply, require_chat
+from handlers.common import group_admins_only, in_topic, language_of, load_chat, reply, require_chat, thread_of
 from storage.chats import ensure_chat, set_active
 from storage.models import Chat
 
@@ -25,8 +25,10 @@ def help_text(t: Translator) -> str:
         t.gettext("/time HH:MM [Area/City] — daily delivery time and timezone"),
         t.gettext("/lang zh|en|both — card and interface language"),
         t.gettext("/favorites — papers you saved with ⭐"),
+        t.gettext("/keywords — keyword filters: /keywords add diffusion \"graph neural\" -survey"),
         t.gettext("/settings — this chat's settings"),
         t.gettext("/unsubscribe — pause the daily digest; /subscribe — resume it"),
+        t.gettext("In a forum, commands sent inside a topic give that topic its own digest and settings."),
         "",
         t.gettext("Admins: /post_now [all|CHAT_ID], /ingest (a file, a reply to one, or a URL), /stats"),
         t.gettext("Admins: /sources — digest URLs fetched on a schedule (/sources add URL, /sources remove N)"),
@@ -37,7 +39,7 @@ def help_text(t: Translator) -> str:
 async def start_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Subscribe the chat (or resume it) and say what happens next."""
     services = services_of(context)
-    chat, user = update.effective_chat, update.effective_user
+    chat, user, thread_id = update.effective_chat, update.effective_user, thread_of(update)
     now = services.clock()
     settings = services.settings
     ui_language = ui_language_for(user.language_code if user else None)
@@ -46,14 +48,18 @@ async def start_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     def subscribe(session: Session) -> tuple[Chat, bool]:
         stored, created = ensure_chat(session=session, chat_id=chat.id, kind=chat.type, title=title,
                                       ui_language=ui_language, digest_time=settings.default_digest_time,
-                                      timezone=settings.default_timezone, now=now)
+                                      timezone=settings.default_timezone, now=now, thread_id=thread_id)
         if not stored.active:
-            stored = set_active(session=session, chat_id=chat.id, active=True, now=now)
+            stored = set_active(session=session, chat_id=chat.id, active=True, now=now, thread_id=thread_id)
         return stored, created
 
     stored, created = await services.db(subscribe)
     t = language_of(update, stored)
-    greeting = t.gettext("Welcome! This chat is subscribed.") if created else t.gettext("Welcome back!")
+    if thread_id:
+        greeting = t.gettext("Welcome! This topic is subscribed: its digest comes here, with settings of its own "
+                             "(a copy of the group's to start with).") if created else t.gettext("Welcome back!")
+    else:
+        greeting = t.gettext("Welcome! This chat is subscribed.") if created else t.gettext("Welcome back!")
     when = format_local(stored.next_due_at, stored.timezone, t)
     await reply(update, "\n\n".join([
         greeting,
@@ -84,11 +90,12 @@ async def _set_subscription(update: Update, context: ContextTypes.DEFAULT_TYPE, 
     if await require_chat(update, context) is None:
         return
     services = services_of(context)
-    chat_id, now = update.effective_chat.id, services.clock()
-    chat = await services.db(lambda session: set_active(session=session, chat_id=chat_id, active=active, now=now))
+    chat_id, thread_id, now = update.effective_chat.id, thread_of(update), services.clock()
+    chat = await services.db(lambda session: set_active(session=session, chat_id=chat_id, active=active, now=now,
+                                                        thread_id=thread_id))
     t = language_of(update, chat)
     if active:
-        await reply(update, t.gettext("Daily digest resumed.") + "\n\n" + settings_text(chat, t))
+        await reply(update, in_topic(chat, t, t.gettext("Daily digest resumed.") + "\n\n" + settings_text(chat, t)))
     else:
-        await reply(update, t.gettext("Daily digest paused. Your settings and favourites are kept; /subscribe "
-                                      "resumes it."))
+        await reply(update, in_topic(chat, t, t.gettext("Daily digest paused. Your settings and favourites are kept; "
+                                                        "/subscribe resumes it.")))

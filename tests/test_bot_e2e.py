@@ -86,7 +86,7 @@ def _delivered(engine: Engine, chat_id: int) -> list[Paper]:
 
 def _chat(engine: Engine, chat_id: int) -> Chat | None:
     with session_scope(engine) as session:
-        return session.get(Chat, chat_id)
+        return session.get(Chat, (chat_id, 0))
 
 
 def _no_rejected_messages(emulator: BotApiEmulator) -> None:

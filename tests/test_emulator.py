@@ -211,22 +211,23 @@ async def test_send_html_message_and_read_it_back(emu: BotApiEmulator, bot: Bot)
 
 async def test_send_options_are_recorded(emu: BotApiEmulator, bot: Bot) -> None:
     emu.add_group(FORUM, title="ML papers", supergroup=True, is_forum=True, members={USER})
-    asked = emu.user_sends(FORUM, USER, "any news?", message_thread_id=7)
+    topic = emu.create_forum_topic(FORUM, "news", by=USER)
+    asked = emu.user_sends(FORUM, USER, "any news?", message_thread_id=topic)
     reply = await bot.send_message(
         FORUM,
         "yes",
-        message_thread_id=7,
+        message_thread_id=topic,
         reply_parameters=ReplyParameters(message_id=asked),
         link_preview_options=LinkPreviewOptions(is_disabled=True),
         reply_markup=keyboard("more"),
     )
     legacy = await bot.send_message(USER, "old style", disable_web_page_preview=True)
 
-    assert reply.message_thread_id == 7 and reply.is_topic_message
+    assert reply.message_thread_id == topic and reply.is_topic_message
     assert reply.reply_to_message is not None and reply.reply_to_message.text == "any news?"
     assert reply.reply_markup == keyboard("more")
     sent = emu.message(FORUM, reply.message_id)
-    assert (sent.message_thread_id, sent.reply_to_message_id) == (7, asked)
+    assert (sent.message_thread_id, sent.reply_to_message_id) == (topic, asked)
     assert sent.link_preview_options == {"is_disabled": True}
     assert sent.buttons == [{"text": "more", "callback_data": "more"}]
     assert emu.message(USER, legacy.message_id).link_preview_options == {"is_disabled": True}
@@ -753,7 +754,8 @@ async def test_application_polling_replies_to_start(emu: BotApiEmulator) -> None
     await app.updater.start_polling(poll_interval=0.0, timeout=1)
     try:
         emu.user_sends(USER, USER, "/start")
-        emu.user_sends(FORUM, USER, "/start@papers_digest_bot", message_thread_id=7)
+        thread = emu.create_forum_topic(FORUM, "papers")
+        emu.user_sends(FORUM, USER, "/start@papers_digest_bot", message_thread_id=thread)
         [private] = await emu.wait_for_messages(USER, 1)
         [topic] = await emu.wait_for_messages(FORUM, 1)
     finally:
@@ -762,7 +764,7 @@ async def test_application_polling_replies_to_start(emu: BotApiEmulator) -> None
         await app.shutdown()
     assert private.plain_text == "Hello, Alice & welcome"
     assert private.entities == [{"type": "bold", "offset": 0, "length": 5}]
-    assert topic.message_thread_id == 7
+    assert topic.message_thread_id == thread
     assert emu.stats.requests["getUpdates"] >= 1
 
 

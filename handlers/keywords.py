@@ -1,0 +1,124 @@
+"""/keywords: show, add, remove and clear the keyword filters of a chat, or of the forum topic it is sent in."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+
+from sqlmodel import Session
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.i18n import Translator
+from bot.keyword_args import (
+    KeywordAction,
+    KeywordArgsError,
+    KeywordCommand,
+    KeywordProblem,
+    parse_keywords_command,
+)
+from bot.services import services_of
+from bot.views import keyword_change_text, keyword_removal_text, keywords_text
+from handlers.common import (
+    group_admins_only,
+    in_topic,
+    language_of,
+    load_chat,
+    reply,
+    require_chat,
+    require_chat_to_configure,
+)
+from storage.keywords import (
+    MAX_KEYWORD_CHARS,
+    MAX_KEYWORDS,
+    KeywordLimitError,
+    KeywordSpec,
+    add_keywords,
+    clear_keywords,
+    destination_keywords,
+    remove_keywords,
+)
+from storage.models import Chat
+
+_AFTER_COMMAND = re.compile(r"\S*\s*(.*)", re.DOTALL)
+
+
+def _arguments(update: Update) -> str:
+    """The message text after '/keywords' (or '/keywords@bot'), quotes intact: context.args loses them."""
+    return _AFTER_COMMAND.fullmatch(update.effective_message.text or "").group(1)
+
+
+def problem_text(error: KeywordArgsError, t: Translator) -> str:
+    """Why /keywords arguments were refused, and how to write them."""
+    usage = t.gettext("Usage: /keywords shows the keywords; /keywords add diffusion \"graph neural\" -survey adds "
+                      "some (a -word excludes papers that mention it); /keywords remove diffusion; /keywords clear.")
+    if error.problem is KeywordProblem.UNBALANCED_QUOTES:
+        return t.gettext("A quote is not closed. Put a keyword of several words between double quotes, e.g. "
+                         "/keywords add \"graph neural\".")
+    if error.problem is KeywordProblem.EMPTY_KEYWORD:
+        return t.gettext("An empty keyword (\"\" or a lone -) cannot be used.") + "\n" + usage
+    if error.problem is KeywordProblem.TOO_LONG:
+        return t.gettext("A keyword has at most {limit} characters; this one has {count}: {keyword}…").format(
+            limit=MAX_KEYWORD_CHARS, count=error.count, keyword=html.escape(error.detail[:30]))
+    if error.problem is KeywordProblem.TOO_MANY:
+        return t.gettext("At most {limit} keywords per chat or topic; this command gives {count}.").format(
+            limit=MAX_KEYWORDS, count=error.count)
+    if error.detail and error.detail.lower() not in ("add", "remove", "rm", "delete", "clear"):
+        return t.gettext("{word} is not add, remove or clear.").format(word=html.escape(error.detail[:30])) + (
+            "\n" + usage)
+    return usage
+
+
+async def manage_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/keywords [add|remove|clear …]: anyone may look; changing them is for group administrators."""
+    try:
+        command = parse_keywords_command(_arguments(update))
+    except KeywordArgsError as error:
+        await reply(update, problem_text(error, language_of(update, await load_chat(update, context))))
+        return
+    if command.action is not KeywordAction.SHOW:
+        await change_keywords(update, context)
+        return
+    chat = await require_chat(update, context)
+    if chat is None:
+        return
+    keywords = await services_of(context).db(lambda session: destination_keywords(
+        session=session, chat_id=chat.id, thread_id=chat.thread_id))
+    t = language_of(update, chat)
+    await reply(update, in_topic(chat, t, keywords_text(keywords, t)))
+
+
+@group_admins_only
+async def change_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Add, remove or clear keywords (arguments already checked by manage_keywords), then show them all."""
+    command = parse_keywords_command(_arguments(update))
+    chat = await require_chat_to_configure(update, context)
+    if chat is None:
+        return
+    t = language_of(update, chat)
+    now = services_of(context).clock()
+    try:
+        done, keywords = await services_of(context).db(lambda session: _change(session, chat, command, t, now))
+    except KeywordLimitError as error:
+        await reply(update, in_topic(chat, t, t.gettext(
+            "At most {limit} keywords per chat or topic: {have} are stored and {adding} more would pass it. "
+            "/keywords remove some first.").format(limit=MAX_KEYWORDS, have=error.have, adding=error.adding)))
+        return
+    await reply(update, in_topic(chat, t, done + "\n\n" + keywords_text(keywords, t)))
+
+
+def _change(session: Session, chat: Chat, command: KeywordCommand, t: Translator,
+            now: datetime) -> tuple[str, list[KeywordSpec]]:
+    """Apply the command in one transaction: what changed, and the keywords afterwards."""
+    where = {"session": session, "chat_id": chat.id, "thread_id": chat.thread_id}
+    if command.action is KeywordAction.ADD:
+        done = keyword_change_text(add_keywords(**where, keywords=command.keywords, now=now), t)
+    elif command.action is KeywordAction.REMOVE:
+        removed, missing = remove_keywords(**where, keywords=[spec.keyword for spec in command.keywords])
+        done = keyword_removal_text(removed, missing, t)
+    else:
+        count = clear_keywords(**where)
+        done = t.ngettext("Removed {count} keyword.", "Removed {count} keywords.", count).format(count=count) if (
+            count) else t.gettext("There were no keywords.")
+    return done, destination_keywords(**where)
