@@ -34,6 +34,7 @@ from bot.emulator import EntityParseError, FormattedText, parse_html
 from bot.i18n import Translator, translator
 from storage.db import open_store, session_scope
 from storage.ingest import SAMPLE_DIGESTS_DIR, Ingestor
+from storage.keywords import KeywordSpec
 from storage.models import DigestPaper, Paper
 
 DAY = date(2026, 11, 22)
@@ -480,3 +481,17 @@ def test_details_list_each_link_once(papers: list[Paper]) -> None:
     links = [entity["url"] for entity in _parsed(render_paper_details(other, t=ZH)[0]).entities
              if entity["type"] == "text_link"]
     assert links == ["https://arxiv.org/abs/2101.00001", "https://example.org/paper", "https://github.com/a/b"]
+
+
+def test_a_card_says_which_included_keywords_the_paper_matched() -> None:
+    paper = Paper(id=7, category="LG", title_en="Diffusion on <Graphs>", title_zh="图上的扩散模型",
+                  abstract_en="We study diffusion & graph neural networks.", url="https://arxiv.org/abs/2611.00001")
+    keywords = [KeywordSpec("扩散"), KeywordSpec("graph neural"), KeywordSpec("diffusion", exclude=True),
+                KeywordSpec("<graphs>"), KeywordSpec("gan")]
+    card = render_card(paper, number=1, language="both", t=EN, keywords=keywords)
+    lines = _parsed(card).text.splitlines()
+    assert lines[2] == "🔑 扩散 · graph neural · <graphs>", "under the titles; excluded and unmatched ones not shown"
+    assert "🔑" not in render_card(paper, number=1, language="both", t=EN)
+    assert "🔑" not in render_card(paper, number=1, language="en", t=EN, keywords=[KeywordSpec("gan")])
+    [message] = render_digest([paper], language="en", t=ZH, day=DAY, keywords=keywords[:2])
+    assert "🔑 扩散 · graph neural" in _parsed(message.text).text

@@ -789,3 +789,35 @@ def test_emulator_thread_serves_a_bot_on_another_loop() -> None:
         sent = thread.call(thread.emu.wait_for_messages, USER, 1)
         assert sent[0].plain_text == "from another loop"
         assert thread.call(thread.emu.user_sends, USER, USER, "/start") == 2
+
+
+# -- forum topics ------------------------------------------------------------------------------------------------
+
+
+async def test_forum_topics_open_close_and_delete_like_telegram(emu: BotApiEmulator, bot: Bot) -> None:
+    emu.add_group(FORUM, title="ML papers", supergroup=True, is_forum=True, members={USER})
+    papers = emu.create_forum_topic(FORUM, "papers", by=USER)
+    robots = emu.create_forum_topic(FORUM, "robots")
+    [created, _other] = (update for update in await bot.get_updates())
+    assert created.message.forum_topic_created.name == "papers" and created.message.is_topic_message
+    assert created.message.message_thread_id == papers == created.message.message_id
+    assert (await bot.send_message(FORUM, "hi", message_thread_id=papers)).message_thread_id == papers
+    assert (await bot.send_message(FORUM, "general")).message_thread_id is None
+
+    emu.close_forum_topic(FORUM, papers, by=USER)
+    with pytest.raises(BadRequest, match=r"(?i)topic_closed"):
+        await bot.send_message(FORUM, "closed", message_thread_id=papers)
+    emu.reopen_forum_topic(FORUM, papers)
+    await bot.send_message(FORUM, "open again", message_thread_id=papers)
+
+    emu.delete_forum_topic(FORUM, papers)
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.send_message(FORUM, "gone", message_thread_id=papers)
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.send_message(FORUM, "never was", message_thread_id=999)
+    await bot.send_message(FORUM, "other topic", message_thread_id=robots)
+    with pytest.raises(KeyError):
+        emu.user_sends(FORUM, USER, "into the void", message_thread_id=papers)
+    with pytest.raises(ValueError, match="not a forum"):
+        emu.create_forum_topic(USER, "dm")
+    assert [m.plain_text for m in emu.sent(FORUM)] == ["hi", "general", "open again", "other topic"]
