@@ -54,6 +54,7 @@ class KeywordArgsError(ValueError):
 
 _ACTIONS = {"add": KeywordAction.ADD, "remove": KeywordAction.REMOVE, "rm": KeywordAction.REMOVE,
             "delete": KeywordAction.REMOVE, "clear": KeywordAction.CLEAR}
+SUB_COMMANDS = frozenset(_ACTIONS)
 
 
 def split_arguments(text: str) -> list[tuple[str, bool]]:

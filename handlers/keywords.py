@@ -12,6 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import Translator
 from bot.keyword_args import (
+    SUB_COMMANDS,
     KeywordAction,
     KeywordArgsError,
     KeywordCommand,
@@ -64,7 +65,7 @@ def problem_text(error: KeywordArgsError, t: Translator) -> str:
     if error.problem is KeywordProblem.TOO_MANY:
         return t.gettext("At most {limit} keywords per chat or topic; this command gives {count}.").format(
             limit=MAX_KEYWORDS, count=error.count)
-    if error.detail and error.detail.lower() not in ("add", "remove", "rm", "delete", "clear"):
+    if error.detail and error.detail.lower() not in SUB_COMMANDS:
         return t.gettext("{word} is not add, remove or clear.").format(word=html.escape(error.detail[:30])) + (
             "\n" + usage)
     return usage
@@ -119,6 +120,6 @@ def _change(session: Session, chat: Chat, command: KeywordCommand, t: Translator
         done = keyword_removal_text(removed, missing, t)
     else:
         count = clear_keywords(**where)
-        done = t.ngettext("Removed {count} keyword.", "Removed {count} keywords.", count).format(count=count) if (
-            count) else t.gettext("There were no keywords.")
+        done = (t.ngettext("Removed {count} keyword.", "Removed {count} keywords.", count).format(count=count)
+                if count else t.gettext("There were no keywords."))
     return done, destination_keywords(**where)
