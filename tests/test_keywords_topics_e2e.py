@@ -208,6 +208,13 @@ async def test_commands_in_a_forum_topic_configure_that_topic_and_its_digest_goe
     assert (topic.categories, topic.language, topic.active) == ("CV", "both", True)
     assert _keywords(engine, FORUM, vision) == ["-survey"], "started as a copy of the group's keywords"
     assert _destination(engine, FORUM).categories == "CV,CL", "the group's own settings did not change"
+    (keyboard,) = await bot.say(FORUM, GROUP_ADMIN, "/categories", message_thread_id=vision)
+    assert keyboard.message_thread_id == vision and "This topic only" in keyboard.plain_text
+    await bot.tap(FORUM, GROUP_ADMIN, keyboard.message_id, "c:LG")
+    assert "This topic only" in emulator.message(FORUM, keyboard.message_id).plain_text
+    assert _destination(engine, FORUM, vision).categories == "LG,CV"
+    await bot.tap(FORUM, GROUP_ADMIN, keyboard.message_id, "c:LG")
+    assert (_destination(engine, FORUM, vision).categories, _destination(engine, FORUM).categories) == ("CV", "CV,CL")
 
     (timed,) = await bot.say(FORUM, GROUP_ADMIN, "/time 10:00 Europe/Berlin", message_thread_id=vision)
     assert "This topic only: Daily digest at 10:00 (Europe/Berlin)" in timed.plain_text
