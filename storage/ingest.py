@@ -8,21 +8,22 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, union_all, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, select
 
 from storage.classify import CategoryModel, paper_text, seeded_model
 from storage.documents import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DocumentError, load_document
-from storage.models import Digest, DigestPaper, Paper, utcnow
+from storage.ingest_sql import PAPER_COLUMNS, IngestStatements, statements_for
+from storage.models import Digest, Paper, utcnow
 from storage.parsing import ET_AL, DigestFormatError, ParsedPaper, parse_digest, title_key
 
 log = logging.getLogger(__name__)
 TRAINING_LIMIT = 5000
 ABSTRACT_KEY_CHARS = 1000
 _NOT_WORD = re.compile(r"[\W_]+")
+_ASCII_NOT_WORD = bytes(byte for byte in range(128) if not chr(byte).isalnum())
 SAMPLE_DIGESTS_DIR = Path(__file__).parent / "samples"
 
 
@@ -76,16 +77,17 @@ class Ingestor:
         content_hash = digest_hash(text)
         try:
             with self.engine.begin() as connection:
-                digest_id = _claim_digest(connection, content_hash=content_hash, source=source,
-                                          digest_date=digest_date, shape=parsed.shape.value,
-                                          paper_count=len(parsed.papers))
+                statements = statements_for(connection)
+                digest_id = statements.claim_digest(connection, content_hash=content_hash, source=source[:2000],
+                                                    digest_date=digest_date, shape=parsed.shape.value,
+                                                    paper_count=len(parsed.papers), ingested_at=utcnow())
                 if digest_id is None:
                     existing = connection.execute(
                         select(Digest.id).where(Digest.content_hash == content_hash)).scalar_one()
                     return IngestReport(source=source, found=len(parsed.papers), digest_id=existing,
                                         already_ingested=True, problems=parsed.problems)
                 rank = digest_date or utcnow().date()
-                new, merged = self._store_papers(connection, digest_id, rank, parsed.papers)
+                new, merged = self._store_papers(connection, statements, digest_id, rank, parsed.papers)
         except Exception as error:  # the transaction rolled back: report, keep the batch going
             log.exception("ingest: storing %s failed", source)
             return IngestReport(source=source, error=f"store: {type(error).__name__}: {error}")
@@ -107,12 +109,12 @@ class Ingestor:
             )
         return self.model
 
-    def _store_papers(self, connection: Connection, digest_id: int, rank: date,
+    def _store_papers(self, connection: Connection, statements: IngestStatements, digest_id: int, rank: date,
                       papers: tuple[ParsedPaper, ...]) -> tuple[int, int]:
         """Create or merge every paper of one digest and link it to the digest, in a few bulk statements."""
         model = self._category_model(connection)
         keyed = [(parsed, paper_keys(parsed)) for parsed in papers]
-        found = _existing_papers(connection, keyed)
+        found = _existing_papers(connection, statements, keyed)
         stored = {id(paper) for paper in found.values()}
         placed: list[tuple[ParsedPaper, PaperDraft]] = []
         for parsed, keys in keyed:
@@ -135,14 +137,13 @@ class Ingestor:
         unique = list({id(paper): paper for _parsed, paper in placed}.values())
         fresh = [paper for paper in unique if id(paper) not in stored]
         merged = [paper for paper in unique if id(paper) in stored]
-        _insert_papers(connection, fresh)
+        _insert_papers(connection, statements, fresh)
         if merged:
-            connection.execute(_UPDATE_PAPERS, [{"paper_id": paper.id} | _columns_of(paper) for paper in merged])
-        links: dict[int, dict[str, object]] = {}
+            statements.update_papers(connection, [(paper.id, _columns_of(paper)) for paper in merged])
+        links: dict[int, tuple[int, int, int, bool, bool]] = {}
         for parsed, paper in placed:
-            links.setdefault(paper.id, {"digest_id": digest_id, "paper_id": paper.id, "position": parsed.position,
-                                        "minor": parsed.minor, "highlight": parsed.highlight})
-        connection.execute(_INSERT_LINKS, list(links.values()))
+            links.setdefault(paper.id, (digest_id, paper.id, parsed.position, parsed.minor, parsed.highlight))
+        statements.link_papers(connection, list(links.values()))
         return len(fresh), len(merged)
 
 
@@ -170,7 +171,7 @@ class PaperDraft:
     rank_digest_id: int | None = None
 
 
-_DRAFT_COLUMNS = tuple(name for name in PaperDraft.__slots__ if name != "id")
+_columns_of = attrgetter(*PAPER_COLUMNS)  # a draft's stored columns as one row tuple, in PAPER_COLUMNS order
 
 
 def _text_of(paper: PaperDraft) -> str:
@@ -189,8 +190,12 @@ def abstract_key(parsed: ParsedPaper | PaperDraft) -> str | None:
     body = parsed.abstract_en or parsed.summary_zh
     if not body:
         return None
-    folded = _NOT_WORD.sub("", body[:ABSTRACT_KEY_CHARS].casefold())
-    return hashlib.sha1(folded.encode("utf-8")).hexdigest() if folded else None
+    head = body[:ABSTRACT_KEY_CHARS]
+    if head.isascii():  # most abstracts: the same letters and digits, kept by a byte table instead of a regex
+        folded = head.lower().encode("ascii").translate(None, _ASCII_NOT_WORD)
+    else:
+        folded = _NOT_WORD.sub("", head.casefold()).encode("utf-8")
+    return hashlib.sha1(folded).hexdigest() if folded else None
 
 
 def paper_keys(parsed: ParsedPaper) -> list[tuple[str, str]]:
@@ -199,7 +204,7 @@ def paper_keys(parsed: ParsedPaper) -> list[tuple[str, str]]:
     return [(kind, value) for kind, value in keys if value]
 
 
-def _existing_papers(connection: Connection,
+def _existing_papers(connection: Connection, statements: IngestStatements,
                      keyed: list[tuple[ParsedPaper, list[tuple[str, str]]]]) -> dict[tuple[str, str], PaperDraft]:
     """Fetch in one statement every stored paper sharing a key with this digest (each branch uses its index)."""
     wanted: dict[str, set[str]] = {"arxiv": set(), "title": set(), "abstract": set()}
@@ -208,63 +213,31 @@ def _existing_papers(connection: Connection,
             wanted[kind].add(value)
     found: dict[tuple[str, str], PaperDraft] = {}
     seen: set[int] = set()
-    for row in connection.execute(_SELECT_BY_KEYS, {kind: list(values) for kind, values in wanted.items()}).mappings():
-        if row["id"] in seen:
+    for row in statements.papers_by_keys(connection, arxiv=sorted(wanted["arxiv"]), title=sorted(wanted["title"]),
+                                         abstract=sorted(wanted["abstract"])):
+        if row[0] in seen:
             continue
-        seen.add(row["id"])
-        paper = PaperDraft(**{**row, "authors": list(row["authors"]), "affiliations": list(row["affiliations"])})
+        seen.add(row[0])
+        paper = PaperDraft(id=row[0], **dict(zip(PAPER_COLUMNS, row[1:], strict=True)))
+        paper.authors, paper.affiliations = list(paper.authors), list(paper.affiliations)
         for kind, value in (("arxiv", paper.arxiv_id), ("title", paper.title_key), ("abstract", paper.abstract_key)):
             if value:
                 found.setdefault((kind, value), paper)
     return found
 
 
-def _claim_digest(connection: Connection, *, content_hash: str, source: str, digest_date: date | None,
-                  shape: str, paper_count: int) -> int | None:
-    """Insert the digest row unless its content hash is known; None means it was ingested before."""
-    values = {"source": source[:2000], "digest_date": digest_date, "content_hash": content_hash, "shape": shape,
-              "paper_count": paper_count, "ingested_at": utcnow()}
-    return connection.execute(_CLAIM_DIGEST[connection.dialect.name], values).scalar_one_or_none()
-
-
-def _columns_of(paper: PaperDraft) -> dict[str, object]:
-    """The stored columns of a paper, as bind parameters."""
-    return {name: getattr(paper, name) for name in _DRAFT_COLUMNS}
-
-
-def _insert_papers(connection: Connection, papers: list[PaperDraft]) -> None:
+def _insert_papers(connection: Connection, statements: IngestStatements, papers: list[PaperDraft]) -> None:
     """Insert new papers in one statement and give each its id."""
     if not papers:
         return
-    created = utcnow()
-    rows = [_columns_of(paper) | {"created_at": created} for paper in papers]
-    # Matching ids back by identity keys lets SQLite batch the insert; asking SQLAlchemy for the ids in
-    # parameter order would make it insert row by row there. Distinct new papers never share all three keys.
+    # Matching ids back by identity keys keeps this one multi-row INSERT: RETURNING's row order is not
+    # guaranteed on SQLite. Distinct new papers never share all three keys.
     by_identity = {(paper.arxiv_id, paper.title_key, paper.abstract_key): paper for paper in papers}
-    for paper_id, arxiv_id, title, abstract in connection.execute(_INSERT_PAPERS, rows):
+    returned = statements.insert_papers(connection, [_columns_of(paper) for paper in papers], created_at=utcnow())
+    for paper_id, arxiv_id, title, abstract in returned:
         by_identity[(arxiv_id, title, abstract)].id = paper_id
     if len(by_identity) != len(papers) or any(paper.id is None for paper in papers):
         raise RuntimeError("ingest: two new papers of one digest share every identity key")
-
-
-# Statements built once: building and compiling them per digest costs more than running them.
-_SELECT_BY_KEYS = union_all(*(
-    select(*(getattr(Paper, name) for name in ("id", *_DRAFT_COLUMNS))).where(
-        column.in_(bindparam(kind, expanding=True)))
-    for kind, column in (("arxiv", Paper.arxiv_id), ("title", Paper.title_key), ("abstract", Paper.abstract_key))
-))
-_INSERT_PAPERS = insert(Paper).returning(Paper.id, Paper.arxiv_id, Paper.title_key, Paper.abstract_key)
-_UPDATE_PAPERS = update(Paper).where(Paper.id == bindparam("paper_id")).values(
-    {name: bindparam(name) for name in _DRAFT_COLUMNS})
-_INSERT_LINKS = insert(DigestPaper)
-_CLAIM_DIGEST = {
-    name: dialect_insert(Digest)
-    .values({column: bindparam(column) for column in
-             ("source", "digest_date", "content_hash", "shape", "paper_count", "ingested_at")})
-    .on_conflict_do_nothing(index_elements=["content_hash"])
-    .returning(Digest.id)
-    for name, dialect_insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
-}
 
 
 def _same_paper(parsed: ParsedPaper, keys: list[tuple[str, str]],

@@ -1,0 +1,130 @@
+"""Ingestion's per-digest statements as driver SQL, one prebuilt set per dialect, values converted here once.
+
+Core's compile-cache lookup, expanding IN lists and per-value type processing cost more than the statements
+themselves (measured ~0.6 ms of a 2 ms digest on SQLite). The SQL still runs through the SQLAlchemy connection
+(`exec_driver_sql`), so it shares the digest's transaction and its cursor events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+# The stored columns of a paper that ingestion writes, in the order every row tuple below uses.
+PAPER_COLUMNS = ("minor", "category", "category_inferred", "title_en", "title_zh", "authors", "affiliations",
+                 "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "title_key",
+                 "abstract_key", "rank_date", "rank_digest_id")
+_JSON_AT = (PAPER_COLUMNS.index("authors"), PAPER_COLUMNS.index("affiliations"))
+_BOOL_AT = tuple(PAPER_COLUMNS.index(name) for name in ("minor", "category_inferred", "highlight"))
+_RANK_DATE_AT = PAPER_COLUMNS.index("rank_date")
+# A digest this large is split over several INSERTs so no statement exceeds a driver's bind-parameter limit.
+INSERT_CHUNK = 500
+
+
+class IngestStatements:
+    """The ingest statements for one dialect: its placeholders, its IN-list form and its value conversions."""
+
+    def __init__(self, dialect: str, paramstyle: str) -> None:
+        if dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"ingest: unsupported database dialect {dialect!r} (use SQLite or PostgreSQL)")
+        self.sqlite = dialect == "sqlite"
+        self._mark = "?" if paramstyle == "qmark" else "%s"
+        # SQLite reads a JSON array as a list and still probes the index for each value; PostgreSQL takes arrays.
+        one_of = "IN (SELECT value FROM json_each(?))" if self.sqlite else "= ANY(?)"
+        self._claim = self._sql(
+            "INSERT INTO digest (source, digest_date, content_hash, shape, paper_count, ingested_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (content_hash) DO NOTHING RETURNING id")
+        selected = ", ".join(("id", *PAPER_COLUMNS))
+        self._by_keys = self._sql(" UNION ALL ".join(
+            f"SELECT {selected} FROM paper WHERE {column} {one_of}"
+            for column in ("arxiv_id", "title_key", "abstract_key")))
+        self._insert_head = f"INSERT INTO paper ({', '.join((*PAPER_COLUMNS, 'created_at'))}) VALUES "
+        self._insert_row = self._sql(f"({', '.join('?' * (len(PAPER_COLUMNS) + 1))})")
+        self._insert_tail = " RETURNING id, arxiv_id, title_key, abstract_key"
+        self._update = self._sql(
+            f"UPDATE paper SET {', '.join(f'{name} = ?' for name in PAPER_COLUMNS)} WHERE id = ?")
+        self._link = self._sql(
+            "INSERT INTO digestpaper (digest_id, paper_id, position, minor, highlight) VALUES (?, ?, ?, ?, ?)")
+
+    def _sql(self, text: str) -> str:
+        """Write ? placeholders in the driver's own style."""
+        return text if self._mark == "?" else text.replace("?", self._mark)
+
+    def _moment(self, moment: datetime) -> datetime | str:
+        """A UTC timestamp as the column stores it (SQLite: SQLAlchemy's text form, without the offset)."""
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else moment
+
+    def _day(self, day: date | None) -> date | str | None:
+        """A date as the column stores it (SQLite: ISO text)."""
+        return day.isoformat() if self.sqlite and day is not None else day
+
+    def claim_digest(self, connection: Connection, *, source: str, digest_date: date | None, content_hash: str,
+                     shape: str, paper_count: int, ingested_at: datetime) -> int | None:
+        """Insert the digest row unless its content hash is known; None means it was ingested before."""
+        row = (source, self._day(digest_date), content_hash, shape, paper_count, self._moment(ingested_at))
+        return connection.exec_driver_sql(self._claim, row).scalar_one_or_none()
+
+    def papers_by_keys(self, connection: Connection, *, arxiv: Sequence[str], title: Sequence[str],
+                       abstract: Sequence[str]) -> list[tuple[Any, ...]]:
+        """Stored papers sharing any key, as (id, *PAPER_COLUMNS) in Python types; one paper may come twice."""
+        if self.sqlite:
+            keys: tuple[Any, ...] = (json.dumps(list(arxiv)), json.dumps(list(title)), json.dumps(list(abstract)))
+        else:
+            keys = (list(arxiv), list(title), list(abstract))
+        rows = connection.exec_driver_sql(self._by_keys, keys).fetchall()
+        return [self._read(row) for row in rows] if self.sqlite else [tuple(row) for row in rows]
+
+    def _read(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """Turn SQLite's stored text and integers back into lists, booleans and dates."""
+        values = list(row)
+        for at in _JSON_AT:
+            values[at + 1] = json.loads(values[at + 1])
+        for at in _BOOL_AT:
+            values[at + 1] = bool(values[at + 1])
+        if values[_RANK_DATE_AT + 1] is not None:
+            values[_RANK_DATE_AT + 1] = date.fromisoformat(values[_RANK_DATE_AT + 1])
+        return tuple(values)
+
+    def _written(self, row: Sequence[Any]) -> list[Any]:
+        """A paper row (in PAPER_COLUMNS order) with its lists as JSON text and its date as the column stores it."""
+        values = list(row)
+        for at in _JSON_AT:
+            values[at] = json.dumps(values[at])
+        values[_RANK_DATE_AT] = self._day(values[_RANK_DATE_AT])
+        return values
+
+    def insert_papers(self, connection: Connection, rows: Sequence[Sequence[Any]],
+                      created_at: datetime) -> list[tuple[int, str | None, str | None, str | None]]:
+        """Insert paper rows in as few statements as the driver allows; (id, arxiv_id, title_key, abstract_key)."""
+        created = self._moment(created_at)
+        returned: list[tuple[int, str | None, str | None, str | None]] = []
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
+            flat = [value for row in chunk for value in (*self._written(row), created)]
+            sql = self._insert_head + ", ".join([self._insert_row] * len(chunk)) + self._insert_tail
+            returned.extend(tuple(row) for row in connection.exec_driver_sql(sql, tuple(flat)))
+        return returned
+
+    def update_papers(self, connection: Connection, rows: Sequence[tuple[int, Sequence[Any]]]) -> None:
+        """Write merged papers back: (paper id, row in PAPER_COLUMNS order)."""
+        connection.exec_driver_sql(self._update, [(*self._written(row), paper_id) for paper_id, row in rows])
+
+    def link_papers(self, connection: Connection, links: Sequence[tuple[int, int, int, bool, bool]]) -> None:
+        """Record where each paper stood in the digest: (digest_id, paper_id, position, minor, highlight)."""
+        connection.exec_driver_sql(self._link, list(links))
+
+
+_BY_DIALECT: dict[tuple[str, str], IngestStatements] = {}
+
+
+def statements_for(connection: Connection) -> IngestStatements:
+    """The prebuilt statements for this connection's dialect and driver."""
+    dialect = connection.dialect
+    key = (dialect.name, dialect.paramstyle)
+    if key not in _BY_DIALECT:
+        _BY_DIALECT[key] = IngestStatements(dialect.name, dialect.paramstyle)
+    return _BY_DIALECT[key]
