@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -57,17 +58,14 @@ _STOPWORDS = frozenset({
 })
 
 
-def _stem(word: str) -> str:
-    """Fold plurals so "images" counts as "image"."""
-    return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
-
-
 def tokens(text: str) -> list[str]:
     """English words without stopwords, and Chinese character bigrams (Chinese has no spaces)."""
     lowered = text.casefold()
-    found = [_stem(word) for word in _WORD.findall(lowered) if word not in _STOPWORDS]
+    # Plurals fold ("images" counts as "image"); written inline, as a call per word cost a fifth of the time.
+    found = [word[:-1] if len(word) > 4 and word[-1] == "s" and word[-2] != "s" else word
+             for word in _WORD.findall(lowered) if word not in _STOPWORDS]
     for run in _HAN.findall(lowered):
-        found.extend(run[i : i + 2] for i in range(len(run) - 1))
+        found.extend(map(operator.add, run, run[1:]))  # each character joined to the next
     return found
 
 
@@ -87,8 +85,9 @@ class CategoryModel:
     totals: Counter[str] = field(default_factory=Counter)
     all_counts: Counter[str] = field(default_factory=Counter)
     documents: Counter[str] = field(default_factory=Counter)
-    # Per-word part of each category's score, recomputed only for words learnt since the last prediction.
-    _weights: dict[str, dict[str, float]] = field(default_factory=lambda: {c: {} for c in CATEGORIES})
+    # Per-word part of each category's score (in CATEGORIES order), recomputed only for words learnt since the
+    # last prediction. One tuple per word lets a prediction look each word up once, not once per category.
+    _weights: dict[str, tuple[float, ...]] = field(default_factory=dict)
     _dirty: set[str] = field(default_factory=set)
 
     def wants(self, category: str) -> bool:
@@ -111,14 +110,13 @@ class CategoryModel:
     def _weight_of(self, word: str) -> None:
         """Recompute one word's cached weights after it was learnt again."""
         every = self.all_counts[word]
-        for category in CATEGORIES:
-            own = self.word_counts[category][word]
-            self._weights[category][word] = math.log(every - own + 1) - math.log(own + 1)
+        self._weights[word] = tuple(math.log(every - own + 1) - math.log(own + 1)
+                                    for own in (self.word_counts[category][word] for category in CATEGORIES))
         self._dirty.discard(word)
 
     def predict(self, text: str) -> str | None:
         """The likeliest category, or None when the text shares no word with anything learnt."""
-        words = [word for word in tokens(text) if word in self.all_counts]
+        words = list(filter(self.all_counts.__contains__, tokens(text)))
         if not words:
             return None
         for word in self._dirty.intersection(words):
@@ -128,10 +126,11 @@ class CategoryModel:
         best, best_score = None, math.inf
         # Complement naive Bayes: a category scores well when the *other* categories explain the text badly,
         # which stays fair when the store holds far more LG papers than AS or RO ones.
-        for category in CATEGORIES:
+        columns = zip(*map(self._weights.__getitem__, words), strict=True)  # each category's weights, word order
+        for category, column in zip(CATEGORIES, columns, strict=True):
             total = self.totals[category]
             constant = math.log(total + size) - math.log(grand_total - total + size)
-            score = sum(map(self._weights[category].__getitem__, words)) + len(words) * constant
+            score = sum(column) + len(words) * constant
             if score < best_score:
                 best, best_score = category, score
         return best
