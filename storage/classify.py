@@ -58,15 +58,22 @@ _STOPWORDS = frozenset({
 })
 
 
-def tokens(text: str) -> list[str]:
-    """English words without stopwords, and Chinese character bigrams (Chinese has no spaces)."""
+def _words_and_bigrams(text: str) -> tuple[list[str], list[str]]:
+    """The two halves of tokens(text): English words in order, then Chinese bigrams in order."""
     lowered = text.casefold()
     # Plurals fold ("images" counts as "image"); written inline, as a call per word cost a fifth of the time.
-    found = [word[:-1] if len(word) > 4 and word[-1] == "s" and word[-2] != "s" else word
+    words = [word[:-1] if len(word) > 4 and word[-1] == "s" and word[-2] != "s" else word
              for word in _WORD.findall(lowered) if word not in _STOPWORDS]
+    bigrams: list[str] = []
     for run in _HAN.findall(lowered):
-        found.extend(map(operator.add, run, run[1:]))  # each character joined to the next
-    return found
+        bigrams.extend(map(operator.add, run, run[1:]))  # each character joined to the next
+    return words, bigrams
+
+
+def tokens(text: str) -> list[str]:
+    """English words without stopwords, and Chinese character bigrams (Chinese has no spaces)."""
+    words, bigrams = _words_and_bigrams(text)
+    return words + bigrams
 
 
 def paper_text(*, title_en: str | None, title_zh: str | None, summary_zh: str | None,
@@ -75,6 +82,16 @@ def paper_text(*, title_en: str | None, title_zh: str | None, summary_zh: str | 
     titles = " ".join(part for part in (title_en, title_zh) if part)
     openings = (text[:TEXT_LIMIT] for text in (summary_zh, abstract_en) if text)
     return " ".join(part for part in (titles, titles, titles, *openings) if part)
+
+
+def paper_tokens(*, title_en: str | None, title_zh: str | None, summary_zh: str | None,
+                 abstract_en: str | None) -> list[str]:
+    """tokens(paper_text(...)) in the same order, reading the thrice-counted titles once (60% of the text)."""
+    titles = " ".join(part for part in (title_en, title_zh) if part)
+    openings = " ".join(text[:TEXT_LIMIT] for text in (summary_zh, abstract_en) if text)
+    title_words, title_bigrams = _words_and_bigrams(titles)
+    words, bigrams = _words_and_bigrams(openings)
+    return title_words * 3 + words + title_bigrams * 3 + bigrams
 
 
 @dataclass
@@ -96,31 +113,42 @@ class CategoryModel:
 
     def learn(self, category: str, text: str, weight: int = 1) -> None:
         """Count one labelled text."""
+        self.learn_tokens(category, tokens(text), weight)
+
+    def learn_tokens(self, category: str, found: list[str], weight: int = 1) -> None:
+        """Count one labelled text already split into tokens."""
         if category not in self.word_counts:
             return
         self.documents[category] += 1
-        words = set(tokens(text))  # presence, not frequency: one long abstract must not outweigh ten titles
-        counts = self.word_counts[category]
+        words = set(found)  # presence, not frequency: one long abstract must not outweigh ten titles
+        # dict.get, not Counter's += : a missing word would cost a Python-level __missing__ call each.
+        counts, every = self.word_counts[category], self.all_counts
         for word in words:
-            counts[word] += weight
-            self.all_counts[word] += weight
+            counts[word] = counts.get(word, 0) + weight
+            every[word] = every.get(word, 0) + weight
         self.totals[category] += weight * len(words)
         self._dirty.update(words)
 
-    def _weight_of(self, word: str) -> None:
-        """Recompute one word's cached weights after it was learnt again."""
-        every = self.all_counts[word]
-        self._weights[word] = tuple(math.log(every - own + 1) - math.log(own + 1)
-                                    for own in (self.word_counts[category][word] for category in CATEGORIES))
-        self._dirty.discard(word)
+    def _weigh(self, words: set[str]) -> None:
+        """Recompute the cached weights of words learnt again since the last prediction."""
+        log, every, per_category = math.log, self.all_counts, [self.word_counts[c] for c in CATEGORIES]
+        for word in words:
+            total = every[word] + 1
+            self._weights[word] = tuple([log(total - own) - log(own + 1)
+                                         for own in [counts.get(word, 0) for counts in per_category]])
+        self._dirty -= words
 
     def predict(self, text: str) -> str | None:
         """The likeliest category, or None when the text shares no word with anything learnt."""
-        words = list(filter(self.all_counts.__contains__, tokens(text)))
+        return self.predict_tokens(tokens(text))
+
+    def predict_tokens(self, found: list[str]) -> str | None:
+        """predict() for a text already split into tokens."""
+        words = list(filter(self.all_counts.__contains__, found))
         if not words:
             return None
-        for word in self._dirty.intersection(words):
-            self._weight_of(word)
+        if self._dirty:
+            self._weigh(self._dirty.intersection(words))
         size = len(self.all_counts) + 1
         grand_total = sum(self.totals.values())
         best, best_score = None, math.inf

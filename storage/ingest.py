@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select
 
-from storage.classify import CategoryModel, paper_text, seeded_model
+from storage.classify import CategoryModel, paper_text, paper_tokens, seeded_model
 from storage.documents import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DocumentError, load_document
 from storage.ingest_sql import PAPER_COLUMNS, IngestStatements, statements_for
 from storage.models import Digest, Paper, utcnow
@@ -125,10 +125,10 @@ class Ingestor:
                                    abstract_key=known.get("abstract"))
             merge_into(paper, parsed, rank_date=rank, rank_digest_id=digest_id)
             if paper.category is None or paper.category_inferred:
-                guess = model.predict(_text_of(paper))
+                guess = model.predict_tokens(_tokens_of(paper))
                 paper.category, paper.category_inferred = (guess, True) if guess else (None, False)
             elif model.wants(paper.category) and id(paper) not in self._learnt_drafts:
-                model.learn(paper.category, _text_of(paper))
+                model.learn_tokens(paper.category, _tokens_of(paper))
                 self._learnt_drafts.add(id(paper))
             for key in keys:
                 found[key] = paper
@@ -174,10 +174,10 @@ class PaperDraft:
 _columns_of = attrgetter(*PAPER_COLUMNS)  # a draft's stored columns as one row tuple, in PAPER_COLUMNS order
 
 
-def _text_of(paper: PaperDraft) -> str:
+def _tokens_of(paper: PaperDraft) -> list[str]:
     """What the category model reads of a stored paper."""
-    return paper_text(title_en=paper.title_en, title_zh=paper.title_zh, summary_zh=paper.summary_zh,
-                      abstract_en=paper.abstract_en)
+    return paper_tokens(title_en=paper.title_en, title_zh=paper.title_zh, summary_zh=paper.summary_zh,
+                        abstract_en=paper.abstract_en)
 
 
 def digest_hash(text: str) -> str:
