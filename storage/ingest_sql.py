@@ -56,7 +56,7 @@ class IngestStatements:
 
     def _moment(self, moment: datetime) -> datetime | str:
         """A UTC timestamp as the column stores it (SQLite: SQLAlchemy's text form, without the offset)."""
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else moment
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else moment
 
     def _day(self, day: date | None) -> date | str | None:
         """A date as the column stores it (SQLite: ISO text)."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from storage.classify import paper_text, seeded_model, tokens
+from hypothesis import given
+from hypothesis import strategies as st
+
+from storage.classify import paper_text, paper_tokens, seeded_model, tokens
 from storage.parsing import parse_digest
 from tests.conftest import sample_text
 
@@ -49,3 +52,23 @@ def test_text_with_nothing_known_gets_no_guess() -> None:
 
 def test_chinese_is_read_as_character_bigrams() -> None:
     assert tokens("语音识别") == ["语音", "音识", "识别"]
+
+
+# Latin letters, digits, hyphens, Chinese, spaces and punctuation: what a paper's fields are made of.
+FIELD = st.one_of(st.none(), st.text(alphabet=st.sampled_from("ab Sé-1ßﬁ中文图像。, "), max_size=40))
+
+
+@given(title_en=FIELD, title_zh=FIELD, summary_zh=FIELD, abstract_en=FIELD)
+def test_paper_tokens_are_the_tokens_of_the_paper_text(title_en, title_zh, summary_zh, abstract_en) -> None:
+    fields = {"title_en": title_en, "title_zh": title_zh, "summary_zh": summary_zh, "abstract_en": abstract_en}
+    assert paper_tokens(**fields) == tokens(paper_text(**fields))
+
+
+def test_paper_tokens_of_the_samples_predict_what_their_text_predicts() -> None:
+    papers = [p for prefix in ("000", "001", "002", "003", "004") for p in parse_digest(sample_text(prefix)).papers]
+    model = seeded_model((p.category, _text(p)) for p in papers if p.category)
+    for paper in papers:
+        fields = {"title_en": paper.title_en, "title_zh": paper.title_zh, "summary_zh": paper.summary_zh,
+                  "abstract_en": paper.abstract_en}
+        assert paper_tokens(**fields) == tokens(_text(paper))
+        assert model.predict_tokens(paper_tokens(**fields)) == model.predict(_text(paper))

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+import hashlib
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, event
 from sqlmodel import select
 
 from storage.db import session_scope
-from storage.ingest import Ingestor
-from storage.models import Digest, Paper
+from storage.ingest import ABSTRACT_KEY_CHARS, Ingestor, PaperDraft, abstract_key
+from storage.ingest_sql import INSERT_CHUNK, PAPER_COLUMNS, IngestStatements
+from storage.models import Digest, DigestPaper, Paper
 from storage.papers import EXPORT_KEYS, count_papers, export_rows
 from tests.conftest import sample_text
 
@@ -154,3 +159,55 @@ def test_unrecognisable_text_is_refused_and_stores_nothing(engine: Engine, text:
     assert not report.ok and "no recognisable paper entry" in report.error
     with session_scope(engine) as session:
         assert count_papers(session) == 0
+
+
+def test_a_digest_too_big_for_one_insert_goes_in_whole_and_only_once(engine: Engine) -> None:
+    count = 2 * INSERT_CHUNK + 3
+    text = "".join(ENTRY.format(tag="CV", title=f"Paper number {n}", zh=f"论文{n}。摘要。", en=f"Abstract {n}.",
+                                link=f"https://arxiv.org/abs/2301.{n:05d}") for n in range(1, count + 1))
+    ingestor = Ingestor(engine)
+    report = ingestor.ingest_text(text, source="big")
+    assert (report.found, report.new, report.error) == (count, count, None)
+    assert ingestor.ingest_text(text, source="big again").already_ingested
+    rows = _export(engine)
+    assert len(rows) == count
+    assert {row["arxiv_id"] for row in rows} == {f"2301.{n:05d}" for n in range(1, count + 1)}
+    assert all(row["digest_ids"] == [report.digest_id] for row in rows)
+    assert rows[-1]["authors"] == ["A Author", "B Author"] and rows[-1]["affiliations"] == ["Some Lab"]
+
+
+def test_ingest_timestamps_and_dates_read_back_through_the_models(engine: Engine) -> None:
+    before = datetime.now(UTC)
+    report = Ingestor(engine).ingest_text(sample_text("000"), source="dated", digest_date=date(2026, 11, 1))
+    after = datetime.now(UTC)
+    with session_scope(engine) as session:
+        digest = session.get(Digest, report.digest_id)
+        papers = session.exec(select(Paper)).all()
+        links = session.exec(select(DigestPaper).order_by(DigestPaper.position)).all()
+    slack = timedelta(seconds=1)  # PostgreSQL keeps microseconds, SQLite text too: only clock skew matters
+    assert digest.digest_date == date(2026, 11, 1) and before - slack <= digest.ingested_at <= after + slack
+    assert all(before - slack <= paper.created_at <= after + slack for paper in papers)
+    assert {paper.rank_date for paper in papers} == {date(2026, 11, 1)}
+    assert [link.position for link in links] == list(range(1, report.found + 1))
+    assert all(isinstance(paper.highlight, bool) and isinstance(paper.authors, list) for paper in papers)
+
+
+def test_paper_columns_are_the_drafts_fields_and_the_tables_columns() -> None:
+    assert set(PAPER_COLUMNS) == set(PaperDraft.__slots__) - {"id"}
+    assert set(PAPER_COLUMNS) <= set(Paper.__table__.columns.keys())
+
+
+def test_an_unsupported_database_is_named_in_the_error() -> None:
+    with pytest.raises(ValueError, match="unsupported database dialect 'mysql'"):
+        IngestStatements("mysql", "format")
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+@given(st.text(max_size=1500) | st.text(alphabet=st.characters(max_codepoint=127), max_size=1500))
+def test_abstract_fingerprint_is_letters_and_digits_casefolded(body: str) -> None:
+    """Keys stored by earlier versions must still match: the ASCII shortcut gives the general rule's key."""
+    folded = _NOT_WORD.sub("", body[:ABSTRACT_KEY_CHARS].casefold())
+    expected = hashlib.sha1(folded.encode("utf-8")).hexdigest() if folded else None
+    assert abstract_key(PaperDraft(abstract_en=body or None)) == expected

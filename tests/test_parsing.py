@@ -231,7 +231,10 @@ def test_blog_digest_004() -> None:
         ("1、[LG] *A Highlighted Paper", True),
         ("1、[LG] A Highlighted Paper*", True),
         ("*1、[LG] A Highlighted Paper", True),
+        ("1、[LG] A Highlighted Paper *", True),
+        ("1、[LG] *A Highlighted Paper**", True),
         ("1、[LG] A Highlighted Paper", False),
+        ("1、[LG] A Highlighted Paper  ", False),
     ],
 )
 def test_star_marks_a_highlight_wherever_it_stands(header: str, highlight: bool) -> None:
@@ -282,3 +285,30 @@ def test_chinese_english_split_keeps_latin_words_in_chinese() -> None:
     chinese, english = split_zh_en("在单个GPU上训练超过130亿参数的模型。 Large-scale model training has been hard.")
     assert chinese == "在单个GPU上训练超过130亿参数的模型。"
     assert english == "Large-scale model training has been hard."
+
+
+@pytest.mark.parametrize(
+    ("line", "authors"),
+    [
+        ("A Author, B Author et al.", ("A Author", "B Author", ET_AL)),
+        ("A Author and B Author...", ("A Author", "B Author", ET_AL)),
+        ("A Author & B Author", ("A Author", "B Author")),
+        ("A Author,B Author ,  C Author", ("A Author", "B Author", "C Author")),
+        ("Alexander Smith, Andrea Doe", ("Alexander Smith", "Andrea Doe")),
+    ],
+)
+def test_author_separators_and_cut_lists(line: str, authors: tuple[str, ...]) -> None:
+    assert parse_authors(line) == authors
+
+
+def test_chinese_english_split_finds_the_last_chinese_character_across_lines() -> None:
+    assert split_zh_en("中文。\nEnglish 中 text.\nMore English.") == ("中文。\nEnglish 中", "text.\nMore English.")
+    assert split_zh_en("English only.") == ("", "English only.")
+
+
+def test_blog_reference_with_a_year_still_names_the_authors() -> None:
+    text = ("1、Alpha: One Thing and Beta: Two Things\nBy A Author\n这是评论。\n\n引用\n"
+            "[1] “Beta: Two Things” by C Author, D Author, 2021.\n")
+    papers = parse_digest(text).papers
+    assert [(p.title_en, p.authors) for p in papers] == [
+        ("Alpha: One Thing", ("A Author",)), ("Beta: Two Things", ("C Author", "D Author"))]
