@@ -243,7 +243,7 @@ def _insert_papers(connection: Connection, statements: IngestStatements, papers:
 def _same_paper(parsed: ParsedPaper, keys: list[tuple[str, str]],
                 found: dict[tuple[str, str], PaperDraft]) -> PaperDraft | None:
     """Match by arXiv id, else title, else abstract; two papers with different ids or titles stay apart."""
-    parsed_title = title_key(parsed.title_en)
+    parsed_title = next((value for kind, value in keys if kind == "title"), None)
     for key in keys:
         paper = found.get(key)
         if paper is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from sqlalchemy import Connection
@@ -93,7 +94,7 @@ class IngestStatements:
         """A paper row (in PAPER_COLUMNS order) with its lists as JSON text and its date as the column stores it."""
         values = list(row)
         for at in _JSON_AT:
-            values[at] = json.dumps(values[at])
+            values[at] = _json_strings(values[at])
         values[_RANK_DATE_AT] = self._day(values[_RANK_DATE_AT])
         return values
 
@@ -116,6 +117,11 @@ class IngestStatements:
     def link_papers(self, connection: Connection, links: Sequence[tuple[int, int, int, bool, bool]]) -> None:
         """Record where each paper stood in the digest: (digest_id, paper_id, position, minor, highlight)."""
         connection.exec_driver_sql(self._link, list(links))
+
+
+def _json_strings(items: Sequence[str]) -> str:
+    """json.dumps of a list of strings, byte for byte, without its per-call setup (a third of the cost here)."""
+    return "[" + ", ".join(map(encode_basestring_ascii, items)) + "]"
 
 
 _BY_DIALECT: dict[tuple[str, str], IngestStatements] = {}

@@ -53,6 +53,7 @@ _ET_AL = re.compile(r"(?:,?\s*(?:and\s+)?et\s+al\.?|…|\.\.\.)\s*$")
 _ET_AL_ENDINGS = ("al", "al.", "…", "...")  # how a line _ET_AL matches must end: a cheap test before the search
 _PROJECT_PAGE = re.compile(r"\s*\|\s*(?:Project page|Code|Paper|Blog|Demo)\s*$", re.IGNORECASE)
 _TWO_TITLES = re.compile(r"\s+and\s+(?=[A-Z][\w\-]*:\s)")
+_NOT_WORD = re.compile(r"[\W_]+")
 ET_AL = "et al."
 
 
@@ -451,5 +452,5 @@ def title_key(title: str | None) -> str | None:
     """Normalised English title used to recognise one paper in two digests."""
     if not title:
         return None
-    key = re.sub(r"[\W_]+", " ", title.casefold()).strip()
+    key = _NOT_WORD.sub(" ", title.casefold()).strip()
     return key[:500] or None

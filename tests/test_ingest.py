@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,7 +15,7 @@ from sqlmodel import select
 
 from storage.db import session_scope
 from storage.ingest import ABSTRACT_KEY_CHARS, Ingestor, PaperDraft, abstract_key
-from storage.ingest_sql import INSERT_CHUNK, PAPER_COLUMNS, IngestStatements
+from storage.ingest_sql import INSERT_CHUNK, PAPER_COLUMNS, IngestStatements, _json_strings
 from storage.models import Digest, DigestPaper, Paper
 from storage.papers import EXPORT_KEYS, count_papers, export_rows
 from tests.conftest import sample_text
@@ -211,3 +212,8 @@ def test_abstract_fingerprint_is_letters_and_digits_casefolded(body: str) -> Non
     folded = _NOT_WORD.sub("", body[:ABSTRACT_KEY_CHARS].casefold())
     expected = hashlib.sha1(folded.encode("utf-8")).hexdigest() if folded else None
     assert abstract_key(PaperDraft(abstract_en=body or None)) == expected
+
+
+@given(st.lists(st.text(max_size=30), max_size=6))
+def test_author_lists_are_stored_as_json_dumps_would_write_them(names: list[str]) -> None:
+    assert _json_strings(names) == json.dumps(names)
