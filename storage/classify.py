@@ -144,21 +144,21 @@ class CategoryModel:
 
     def predict_tokens(self, found: list[str]) -> str | None:
         """predict() for a text already split into tokens."""
-        words = list(filter(self.all_counts.__contains__, found))
-        if not words:
-            return None
         if self._dirty:
-            self._weigh(self._dirty.intersection(words))
+            self._weigh(self._dirty.intersection(found))
+        # Every learnt word now has its weights; unknown words have none and drop out (a weight tuple is truthy).
+        rows = list(filter(None, map(self._weights.get, found)))
+        if not rows:
+            return None
         size = len(self.all_counts) + 1
         grand_total = sum(self.totals.values())
         best, best_score = None, math.inf
         # Complement naive Bayes: a category scores well when the *other* categories explain the text badly,
         # which stays fair when the store holds far more LG papers than AS or RO ones.
-        columns = zip(*map(self._weights.__getitem__, words), strict=True)  # each category's weights, word order
-        for category, column in zip(CATEGORIES, columns, strict=True):
+        for category, column in zip(CATEGORIES, zip(*rows, strict=True), strict=True):  # each category's weights
             total = self.totals[category]
             constant = math.log(total + size) - math.log(grand_total - total + size)
-            score = sum(column) + len(words) * constant
+            score = sum(column) + len(rows) * constant
             if score < best_score:
                 best, best_score = category, score
         return best
