@@ -65,7 +65,7 @@ def _words_and_bigrams(text: str) -> tuple[list[str], list[str]]:
     words = [word[:-1] if len(word) > 4 and word[-1] == "s" and word[-2] != "s" else word
              for word in _WORD.findall(lowered) if word not in _STOPWORDS]
     bigrams: list[str] = []
-    for run in _HAN.findall(lowered):
+    for run in () if lowered.isascii() else _HAN.findall(lowered):
         bigrams.extend(map(operator.add, run, run[1:]))  # each character joined to the next
     return words, bigrams
 

@@ -118,7 +118,7 @@ class _Draft:
 
 def has_cjk(text: str) -> bool:
     """Chinese text carries Latin words and numbers, so one ideograph decides."""
-    return _CJK_CHAR.search(text) is not None
+    return not text.isascii() and _CJK_CHAR.search(text) is not None  # isascii is a flag: English costs nothing
 
 
 def normalise_lines(text: str) -> list[str]:
@@ -132,7 +132,7 @@ def normalise_lines(text: str) -> list[str]:
 
 def split_zh_en(paragraph: str) -> tuple[str, str]:
     """Split a paragraph that holds Chinese then English at the last Chinese character."""
-    match = _UP_TO_LAST_CJK.match(paragraph)
+    match = None if paragraph.isascii() else _UP_TO_LAST_CJK.match(paragraph)
     if match is None:
         return "", paragraph.strip()
     cut = match.end()
