@@ -120,10 +120,9 @@ class Ingestor:
         for parsed, keys in keyed:
             paper = _same_paper(parsed, keys, found)
             if paper is None:
-                known = dict(keys)
-                paper = PaperDraft(minor=parsed.minor, title_key=known.get("title"),
-                                   abstract_key=known.get("abstract"))
-            merge_into(paper, parsed, rank_date=rank, rank_digest_id=digest_id)
+                paper = new_draft(parsed, dict(keys), rank_date=rank, rank_digest_id=digest_id)
+            else:
+                merge_into(paper, parsed, rank_date=rank, rank_digest_id=digest_id)
             if paper.category is None or paper.category_inferred:
                 guess = model.predict_tokens(_tokens_of(paper))
                 paper.category, paper.category_inferred = (guess, True) if guess else (None, False)
@@ -266,6 +265,18 @@ def _better_authors(current: list[str], offered: tuple[str, ...]) -> list[str]:
     if current_cut and (not offered_cut or len(offered) > len(current)):
         return list(offered)
     return current
+
+
+def new_draft(parsed: ParsedPaper, keys: dict[str, str], *, rank_date: date,
+              rank_digest_id: int | None) -> PaperDraft:
+    """A paper first seen in this digest, as the digest gives it: what merge_into makes of an empty draft,
+    built directly because most papers of a digest are new (merging field by field cost 5 µs a paper)."""
+    return PaperDraft(minor=parsed.minor, category=parsed.category or None, title_en=parsed.title_en,
+                      title_zh=parsed.title_zh, authors=list(parsed.authors), affiliations=list(parsed.affiliations),
+                      summary_zh=parsed.summary_zh, abstract_en=parsed.abstract_en, url=parsed.url,
+                      arxiv_id=parsed.arxiv_id, code_url=parsed.code_url, highlight=parsed.highlight,
+                      title_key=keys.get("title"), abstract_key=keys.get("abstract"), rank_date=rank_date,
+                      rank_digest_id=rank_digest_id)
 
 
 def merge_into(paper: PaperDraft, parsed: ParsedPaper, *, rank_date: date,

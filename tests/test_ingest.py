@@ -14,10 +14,11 @@ from sqlalchemy import Engine, event
 from sqlmodel import select
 
 from storage.db import session_scope
-from storage.ingest import ABSTRACT_KEY_CHARS, Ingestor, PaperDraft, abstract_key
+from storage.ingest import ABSTRACT_KEY_CHARS, Ingestor, PaperDraft, abstract_key, merge_into, new_draft, paper_keys
 from storage.ingest_sql import INSERT_CHUNK, PAPER_COLUMNS, IngestStatements, _json_strings
 from storage.models import Digest, DigestPaper, Paper
 from storage.papers import EXPORT_KEYS, count_papers, export_rows
+from storage.parsing import parse_digest
 from tests.conftest import sample_text
 
 ENTRY = """1、[{tag}] {title}
@@ -217,3 +218,12 @@ def test_abstract_fingerprint_is_letters_and_digits_casefolded(body: str) -> Non
 @given(st.lists(st.text(max_size=30), max_size=6))
 def test_author_lists_are_stored_as_json_dumps_would_write_them(names: list[str]) -> None:
     assert _json_strings(names) == json.dumps(names)
+
+
+def test_a_new_paper_is_drafted_as_merging_it_into_an_empty_draft_would() -> None:
+    papers = [p for prefix in ("000", "001", "002", "003", "004") for p in parse_digest(sample_text(prefix)).papers]
+    for parsed in papers:
+        keys = dict(paper_keys(parsed))
+        merged = PaperDraft(minor=parsed.minor, title_key=keys.get("title"), abstract_key=keys.get("abstract"))
+        merge_into(merged, parsed, rank_date=date(2026, 11, 1), rank_digest_id=7)
+        assert new_draft(parsed, keys, rank_date=date(2026, 11, 1), rank_digest_id=7) == merged
