@@ -134,7 +134,8 @@ class CategoryModel:
         log, every, per_category = math.log, self.all_counts, [self.word_counts[c] for c in CATEGORIES]
         for word in words:
             total = every[word] + 1
-            self._weights[word] = tuple([log(total - own) - log(own + 1)
+            unseen = log(total)  # the weight where the category never saw the word: log(total - 0) - log(1)
+            self._weights[word] = tuple([log(total - own) - log(own + 1) if own else unseen
                                          for own in [counts.get(word, 0) for counts in per_category]])
         self._dirty -= words
 
