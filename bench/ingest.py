@@ -57,7 +57,7 @@ def _pin_to_one_core(core: int | None) -> None:
         os.sched_setaffinity(0, {core if core is not None else sorted(os.sched_getaffinity(0))[0]})
 
 
-def measure(phase: str, papers: int, core: int | None = None) -> dict[str, float | int | str | bool]:
+def measure(phase: str, papers: int, core: int | None = None) -> dict[str, float | int | str | bool | None]:
     """Run one phase in this process and report its rates and peak memory."""
     from storage.db import open_store
     from storage.ingest import Ingestor
