@@ -127,7 +127,8 @@ async def _run_bot_broadcast(url: str, database_url: str, engine: Any, emulator:
                         telegram_api_file_url=f"{url}/file/bot", database_url=database_url, tick_seconds=0.05,
                         rate_limit_per_second=30 * scale if limited else 100_000,
                         private_chat_per_second=1 * scale if limited else 10_000,
-                        group_per_minute=20 * scale if limited else 100_000, delivery_concurrency=32)
+                        group_per_minute=20 * scale if limited else 100_000, delivery_concurrency=32,
+                        arxiv_enrichment=False)  # measured offline: no asking arxiv.org during the broadcast
     application = build_application(settings, engine)
     cpu, wall = time.process_time(), time.perf_counter()
     async with application:

@@ -12,6 +12,7 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.arxiv import schedule_arxiv_enrichment
 from bot.config import Settings
 from bot.i18n import SUPPORTED, translator
+from bot.metrics import BotMetrics
 from bot.pacing import PaceLimits, Pacer
 from bot.scheduler import schedule_ticks
 from bot.services import SERVICES_KEY, Services, system_clock
@@ -58,19 +59,21 @@ def build_application(settings: Settings, engine: Engine, *, clock: Callable[[],
     """The whole bot, ready for polling or a webhook."""
     from handlers import register  # the app builder is the one place bot/ reaches into handlers/
 
+    metrics = BotMetrics()
     application = (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
         .post_init(_register_menu)
-        .rate_limiter(Pacer(pace_limits(settings)))
+        .rate_limiter(Pacer(pace_limits(settings), on_too_many_requests=metrics.too_many_requests.inc))
         # httpx checks every pooled connection on each request: a few busy connections beat PTB's default 256.
         .connection_pool_size(settings.telegram_connections)
         .pool_timeout(30.0)
         .build()
     )
-    application.bot_data[SERVICES_KEY] = Services(settings=settings, engine=engine, clock=clock)
+    application.bot_data[SERVICES_KEY] = Services(settings=settings, engine=engine, clock=clock,
+                                                  metrics=metrics)
     register(application)
     register_configured_sources(settings, engine)
     if with_scheduler:

@@ -20,14 +20,21 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.cards import render_digest, star_keyboard
 from bot.i18n import translator
+from bot.metrics import FailureKind
 from bot.services import Services
-from storage.chats import chat_categories, get_chat, mark_inactive, migrate_chat
+from storage.chats import DeliverySettings, delivery_settings, mark_inactive, migrate_chat
 from storage.deliveries import delivered_paper_ids, record_deliveries
 from storage.favourites import favourite_ids
 from storage.keywords import KeywordSpec, destination_keywords
-from storage.models import GENERAL_THREAD, Chat, DeliveryKind, Paper, PendingDigest
+from storage.models import GENERAL_THREAD, DeliveryKind, Paper, PendingDigest
 from storage.papers import papers_by_ids, pick_unseen_papers
-from storage.pending import finish_pending_digest, holds_lease, plan_pending_digest, release_pending_digest
+from storage.pending import (
+    LeaseLost,
+    finish_pending_digest,
+    leased_plan,
+    plan_pending_digest,
+    release_pending_digest,
+)
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
@@ -122,13 +129,16 @@ async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: De
     thread_id = pending.thread_id if pending is not None else thread_id
     outcome = await _deliver(bot=bot, services=services, chat_id=chat_id, thread_id=thread_id, kind=kind,
                              pending=pending)
+    services.metrics.deliveries.labels(kind.value, outcome.status.value).inc()
+    if outcome.messages:
+        services.metrics.messages_sent.labels(kind.value).inc(outcome.messages)
     if pending is not None and not outcome.finished and outcome.status is not DeliveryStatus.LEASE_LOST:
         owner = services.owner
         if outcome.status is DeliveryStatus.FAILED:
-            await services.db(lambda session: release_pending_digest(session=session, chat_id=outcome.chat_id,
+            await services.db_grouped(lambda session: release_pending_digest(session=session, chat_id=outcome.chat_id,
                                                                      owner=owner, thread_id=thread_id))
         else:
-            await services.db(lambda session: finish_pending_digest(session=session, chat_id=outcome.chat_id,
+            await services.db_grouped(lambda session: finish_pending_digest(session=session, chat_id=outcome.chat_id,
                                                                     owner=owner, thread_id=thread_id))
     return outcome
 
@@ -137,7 +147,7 @@ async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: De
 class _Plan:
     """What one delivery will send, read in one transaction."""
 
-    chat: Chat | None
+    chat: DeliverySettings | None
     papers: list[Paper]
     saved: set[int]
     lease_lost: bool = False
@@ -147,18 +157,20 @@ class _Plan:
 def _plan(session: Session, *, chat_id: int, thread_id: int, pending: PendingDigest | None, limit: int, owner: str,
           now: datetime) -> _Plan:
     """The destination, and its papers: a pending digest's plan minus what already went out, else a fresh pick."""
-    if pending is not None and not holds_lease(session=session, chat_id=chat_id, owner=owner, now=now,
-                                               thread_id=thread_id):
+    try:
+        planned = None if pending is None else leased_plan(session=session, chat_id=chat_id, owner=owner, now=now,
+                                                           thread_id=thread_id)
+    except LeaseLost:
         return _Plan(None, [], set(), lease_lost=True)
-    chat = get_chat(session=session, chat_id=chat_id, thread_id=thread_id)
+    chat = delivery_settings(session=session, chat_id=chat_id, thread_id=thread_id)
     if chat is None or (pending is not None and not chat.active):
         return _Plan(None, [], set())
     keywords = destination_keywords(session=session, chat_id=chat_id, thread_id=thread_id)
-    if pending is not None and pending.paper_ids is not None:
+    if planned is not None:
         sent = delivered_paper_ids(session=session, chat_id=chat_id, thread_id=thread_id)
-        papers = papers_by_ids(session=session, paper_ids=[i for i in pending.paper_ids if i not in sent])
+        papers = papers_by_ids(session=session, paper_ids=[i for i in planned if i not in sent])
     else:
-        papers = pick_unseen_papers(session=session, chat_id=chat_id, categories=chat_categories(chat), limit=limit,
+        papers = pick_unseen_papers(session=session, chat_id=chat_id, categories=chat.categories, limit=limit,
                                     thread_id=thread_id, keywords=bool(keywords))
         if pending is not None:
             plan_pending_digest(session=session, chat_id=chat_id, owner=owner, paper_ids=[p.id for p in papers],
@@ -172,8 +184,8 @@ async def _deliver(*, bot: Bot, services: Services, chat_id: int, thread_id: int
     """Send the destination its papers message by message; the outcome names the chat id the digest ended in."""
     now = services.clock()
     limit, owner = services.settings.digest_size, services.owner
-    plan = await services.db(lambda session: _plan(session, chat_id=chat_id, thread_id=thread_id, pending=pending,
-                                                   limit=limit, owner=owner, now=now))
+    plan = await services.db_grouped(lambda session: _plan(session, chat_id=chat_id, thread_id=thread_id,
+                                                           pending=pending, limit=limit, owner=owner, now=now))
     if plan.lease_lost:
         log.warning("chat=%s thread=%s pending digest no longer leased by this process; left to its holder",
                     chat_id, thread_id)
@@ -186,7 +198,7 @@ async def _deliver(*, bot: Bot, services: Services, chat_id: int, thread_id: int
     messages = render_digest(plan.papers, language=chat.language, t=translator(chat.ui_language),
                              day=local_day(now, chat.timezone).date(), keywords=plan.keywords)
     paid = services.settings.paid_broadcast and kind is not DeliveryKind.TODAY
-    target, sent_papers, sent_messages, finished = chat.id, 0, 0, False
+    target, sent_papers, sent_messages, finished = chat.chat_id, 0, 0, False
     for number, message in enumerate(messages, start=1):
         ids = list(message.paper_ids)
         last_of_pending = pending is not None and number == len(messages)
@@ -197,16 +209,20 @@ async def _deliver(*, bot: Bot, services: Services, chat_id: int, thread_id: int
             return DeliveryOutcome(target, DeliveryStatus.UNREACHABLE, sent_papers, sent_messages, thread_id=thread_id)
         except TopicClosed:
             log.info("chat=%s thread=%s topic closed, digest skipped (the topic stays subscribed)", target, thread_id)
+            services.metrics.failures.labels(FailureKind.TOPIC_CLOSED.value).inc()
             return DeliveryOutcome(target, DeliveryStatus.TOPIC_CLOSED, sent_papers, sent_messages,
                                    thread_id=thread_id)
         except BadRequest as error:
             log.error("chat=%s papers=%s rejected by Telegram: %s", target, ids, error.message)
+            services.metrics.failures.labels(FailureKind.REJECTED.value).inc()
             continue
         except (RetryAfter, NetworkError) as error:
             log.warning("chat=%s papers=%s not sent after retries: %s", target, ids, error)
+            failure = FailureKind.RATE_LIMITED if isinstance(error, RetryAfter) else FailureKind.NETWORK
+            services.metrics.failures.labels(failure.value).inc()
             return DeliveryOutcome(target, DeliveryStatus.FAILED, sent_papers, sent_messages, thread_id=thread_id)
         # The window a crash can repeat: the message above is out, this record is not yet written.
-        finished = await services.db(lambda session, target=target, ids=ids, sent=sent, last=last_of_pending: (
+        finished = await services.db_grouped(lambda session, target=target, ids=ids, sent=sent, last=last_of_pending: (
             _record(session, chat_id=target, thread_id=thread_id, paper_ids=ids, kind=kind,
                     message_id=sent.message_id, now=now, finish_owner=owner if last else None)))
         sent_papers += len(ids)
@@ -239,6 +255,7 @@ async def _send_to_chat(bot: Bot, services: Services, target: int, text: str,
     except Forbidden as error:
         await services.db(lambda session: mark_inactive(session=session, chat_id=target))
         log.info("chat=%s unreachable (%s), marked inactive", target, error.message)
+        services.metrics.failures.labels(FailureKind.BLOCKED.value).inc()
         raise ChatUnreachable from error
     except BadRequest as error:
         if thread_id and is_topic_closed(error):
@@ -247,9 +264,11 @@ async def _send_to_chat(bot: Bot, services: Services, target: int, text: str,
             # Only this topic stops: the group and its other topics keep their digests.
             await services.db(lambda session: mark_inactive(session=session, chat_id=target, thread_id=thread_id))
             log.info("chat=%s thread=%s topic deleted (%s), marked inactive", target, thread_id, error.message)
+            services.metrics.failures.labels(FailureKind.TOPIC_GONE.value).inc()
             raise ChatUnreachable from error
         if not is_gone(error):
             raise
         await services.db(lambda session: mark_inactive(session=session, chat_id=target))
         log.info("chat=%s gone (%s), marked inactive", target, error.message)
+        services.metrics.failures.labels(FailureKind.GONE.value).inc()
         raise ChatUnreachable from error

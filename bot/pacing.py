@@ -54,8 +54,10 @@ class Pacer(BaseRateLimiter[None]):
     """Token pacing per chat and overall; a 429 delays only the chat it named, then the call is retried."""
 
     def __init__(self, limits: PaceLimits, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
+                 on_too_many_requests: Callable[[], object] | None = None) -> None:
         self.limits = limits
+        self._on_too_many_requests = on_too_many_requests  # told of every 429 received, e.g. to count it
         self._clock = clock
         self._sleep = sleep
         self._overall = _Gcra(limits.per_second, 1)
@@ -119,6 +121,8 @@ class Pacer(BaseRateLimiter[None]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
+                if self._on_too_many_requests is not None:
+                    self._on_too_many_requests()
                 if attempt == self.limits.max_retries:
                     raise
                 wait = error.retry_after

@@ -24,17 +24,23 @@ CLAIM_BATCH = 500
 async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> list[DeliveryOutcome]:
     """One tick: turn due chats into pending digests, then deliver every pending digest this process can lease."""
     services = services_of(context)
+    with services.metrics.tick_seconds.time():
+        outcomes = await _claim_and_deliver(context, services)
+    if outcomes:
+        log.info("tick: %d digests, %s", len(outcomes), _summary(outcomes))
+    services.ticks += 1
+    return outcomes
+
+
+async def _claim_and_deliver(context: ContextTypes.DEFAULT_TYPE, services: Services) -> list[DeliveryOutcome]:
+    """Turn every due chat into a pending digest, then deliver what this process can lease."""
     while True:
         now = services.clock()
         claimed = await services.db(lambda session, now=now: claim_due_chats(session=session, now=now,
                                                                              limit=CLAIM_BATCH))
         if len(claimed) < CLAIM_BATCH:
             break
-    outcomes = await _deliver_leased(context, services)
-    if outcomes:
-        log.info("tick: %d digests, %s", len(outcomes), _summary(outcomes))
-    services.ticks += 1
-    return outcomes
+    return await _deliver_leased(context, services)
 
 
 def lease_chunk(services: Services) -> int:

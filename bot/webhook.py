@@ -18,11 +18,13 @@ from sqlalchemy import Engine, text
 from telegram import Update
 from telegram.ext import Application, ExtBot
 
+from bot.metrics import EXPOSITION_CONTENT_TYPE
 from bot.services import services_of
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_PATH = "/telegram"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 MAX_UPDATE_BYTES = 1024 * 1024  # updates carry file ids, never file contents
 DATABASE_CHECK_TIMEOUT = 5.0  # seconds /healthz waits for `SELECT 1` before calling the database down
 SHUTDOWN_TIMEOUT = 5.0  # seconds the server waits for requests in flight when stopping
@@ -48,8 +50,9 @@ def webhook_route(webhook_url: str, path: str | None = None) -> tuple[str, str]:
         raise ValueError(f"webhook: {webhook_url!r} is not an http(s) URL with a host")
     url_has_path = parts.path not in ("", "/")
     route = path or (parts.path if url_has_path else DEFAULT_PATH)
-    if not route.startswith("/") or route == HEALTH_PATH:
-        raise ValueError(f"webhook: the local route {route!r} must start with / and differ from {HEALTH_PATH}")
+    if not route.startswith("/") or route in (HEALTH_PATH, METRICS_PATH):
+        raise ValueError(f"webhook: the local route {route!r} must start with / and differ from {HEALTH_PATH} "
+                         f"and {METRICS_PATH}")
     public_url = webhook_url if url_has_path else parts._replace(path=route).geturl()
     return public_url, route
 
@@ -116,8 +119,14 @@ async def report_health(request: web.Request) -> web.Response:
                               "queued_updates": application.update_queue.qsize()})
 
 
+async def report_metrics(request: web.Request) -> web.Response:
+    """Prometheus scrapes this: the running bot's counters and histograms in the text exposition format."""
+    metrics = services_of(request.app[APPLICATION]).metrics
+    return web.Response(body=metrics.exposition(), headers={"Content-Type": EXPOSITION_CONTENT_TYPE})
+
+
 def build_web_app(application: Application, *, path: str, secret_token: str) -> web.Application:  # type: ignore[type-arg]
-    """Pure wiring, so tests can serve it in-process: POST path → update queue, GET /healthz."""
+    """Pure wiring, so tests can serve it in-process: POST path → update queue, GET /healthz and /metrics."""
     if not is_valid_secret_token(secret_token):
         raise ValueError("webhook: the secret token must be 1–256 characters of A-Z a-z 0-9 _ -")
     web_app = web.Application(client_max_size=MAX_UPDATE_BYTES)
@@ -125,6 +134,7 @@ def build_web_app(application: Application, *, path: str, secret_token: str) -> 
     web_app[SECRET_TOKEN] = secret_token
     web_app.router.add_post(path, receive_update)
     web_app.router.add_get(HEALTH_PATH, report_health)
+    web_app.router.add_get(METRICS_PATH, report_metrics)
     return web_app
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, exists, func, update
+from sqlalchemy import bindparam, delete, exists, func, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, select
@@ -102,6 +103,31 @@ def _local_date(instant: datetime, timezone: str) -> date:
 def get_chat(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD) -> Chat | None:
     """The destination's row (the chat itself, or one forum topic), or None if it never subscribed."""
     return session.get(Chat, (chat_id, thread_id))
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """What sending a digest needs to know about a destination."""
+
+    chat_id: int
+    active: bool
+    categories: tuple[str, ...]
+    language: str
+    ui_language: str
+    timezone: str
+
+
+def delivery_settings(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD) -> DeliverySettings | None:
+    """The destination's settings for one delivery, read as plain values: this runs for every chat of a broadcast."""
+    row = session.connection().execute(_DELIVERY_SETTINGS, {"chat": chat_id, "thread": thread_id}).first()
+    if row is None:
+        return None
+    return DeliverySettings(row.id, row.active, tuple(code for code in row.categories.split(",") if code),
+                            row.language, row.ui_language, row.timezone)
+
+
+_DELIVERY_SETTINGS = select(Chat.id, Chat.active, Chat.categories, Chat.language, Chat.ui_language,
+                            Chat.timezone).where(Chat.id == bindparam("chat"), Chat.thread_id == bindparam("thread"))
 
 
 def _require_chat(session: Session, chat_id: int, thread_id: int) -> Chat:
@@ -230,13 +256,8 @@ def claim_due_chats(*, session: Session, now: datetime, limit: int = 100) -> lis
         last_digest_on = _local_date(chat.next_due_at, chat.timezone)
         next_due_at = _next_due(now=now, digest_time=chat.digest_time, timezone=chat.timezone,
                                 last_digest_on=last_digest_on)
-        result = session.exec(
-            update(Chat)
-            .where(Chat.id == chat.id, Chat.thread_id == chat.thread_id, Chat.active,
-                   Chat.next_due_at == chat.next_due_at)
-            .values(next_due_at=next_due_at, last_digest_on=last_digest_on)
-            .execution_options(synchronize_session=False)
-        )
+        result = session.execute(_CLAIM, {"chat": chat.id, "thread": chat.thread_id, "due_seen": chat.next_due_at,
+                                          "next_due": next_due_at, "last_day": last_digest_on})
         if result.rowcount == 1:
             # The row already holds these values: record them without marking the chat for another UPDATE.
             set_committed_value(chat, "next_due_at", next_due_at)
@@ -246,6 +267,16 @@ def claim_due_chats(*, session: Session, now: datetime, limit: int = 100) -> lis
     insert_ignoring_duplicates(session=session, model=PendingDigest, rows=[
         {"chat_id": chat.id, "thread_id": chat.thread_id, "due_at": now, "created_at": now} for chat in claimed])
     return claimed
+
+
+# Built once (a broadcast claims thousands of chats); bound names differ from the columns the UPDATE sets.
+_CLAIM = (
+    update(Chat)
+    .where(Chat.id == bindparam("chat"), Chat.thread_id == bindparam("thread"), Chat.active,
+           Chat.next_due_at == bindparam("due_seen"))
+    .values(next_due_at=bindparam("next_due"), last_digest_on=bindparam("last_day"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def active_destinations(*, session: Session, chat_id: int | None = None) -> list[tuple[int, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
 from sqlmodel import Session, select
 
 from storage.deliveries import insert_ignoring_duplicates
@@ -28,9 +28,14 @@ def favourite_ids(*, session: Session, chat_id: int, paper_ids: Sequence[int]) -
     """Which of these papers the chat has starred, to label the buttons under its cards."""
     if not paper_ids:
         return set()
-    return set(session.exec(
-        select(Favourite.paper_id).where(Favourite.chat_id == chat_id, Favourite.paper_id.in_(list(paper_ids)))
-    ).all())
+    # A range on the (chat, paper) key instead of an IN list: one cached statement for every digest (its papers
+    # are usually neighbours), and at most the chat's own stars come back.
+    params = {"chat_id": chat_id, "lowest": min(paper_ids), "highest": max(paper_ids)}
+    return set(session.connection().execute(_STARRED_BETWEEN, params).scalars()) & set(paper_ids)
+
+
+_STARRED_BETWEEN = select(Favourite.paper_id).where(
+    Favourite.chat_id == bindparam("chat_id"), Favourite.paper_id.between(bindparam("lowest"), bindparam("highest")))
 
 
 def list_favourites(*, session: Session, chat_id: int, offset: int, limit: int) -> tuple[list[Paper], int]:

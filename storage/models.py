@@ -82,7 +82,8 @@ class Paper(SQLModel, table=True):
     rank_date: date | None = Field(default=None)
     rank_digest_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
-    arxiv_checked_at: datetime | None = None  # arXiv answered for this id (found or not): never asked again
+    # arXiv answered for this id (found or not): never asked again. Indexed for picks past a seen mark.
+    arxiv_checked_at: datetime | None = Field(default=None, index=True)
     arxiv_retry_at: datetime | None = None  # claimed by an enrichment run, or postponed after arXiv failed
 
 
@@ -211,3 +212,27 @@ class ChatKeyword(SQLModel, table=True):
     keyword: str = Field(primary_key=True, max_length=64)  # lower case, as matched
     exclude: bool = False
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class SeenMark(SQLModel, table=True):
+    """A run of the pick order a destination has been sent entirely, so its next pick skips that run.
+
+    The claim: every paper of these categories ranked in a digest group from just above (below_date,
+    below_digest_id) up to (top_date, top_digest_id) in the pick order, linked to no digest newer than
+    through_digest_id and not answered for by arXiv since made_at, has been delivered to the destination. It
+    stays true: deliveries only accumulate, and a paper's rank and category change only through a digest it is
+    linked to or through arXiv enrichment (which may give it a category). Keyword filters widen what a destination
+    is offered beyond its categories, so a destination with keywords neither uses nor moves its mark.
+    """
+
+    __tablename__ = "seen_mark"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    thread_id: int = Field(default=GENERAL_THREAD, sa_column=thread_column(primary_key=True))
+    categories: str = Field(max_length=32)
+    top_date: date
+    top_digest_id: int
+    below_date: date
+    below_digest_id: int
+    through_digest_id: int
+    made_at: datetime

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, exists, func, or_
+from sqlalchemy import ColumnElement, Date, Integer, Subquery, bindparam, exists, func, or_, tuple_, union
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from storage.keywords import sql_keyword_matches
-from storage.models import GENERAL_THREAD, ChatKeyword, Delivery, DigestPaper, Paper
+from storage.models import GENERAL_THREAD, Category, ChatKeyword, Delivery, Digest, DigestPaper, Paper
+from storage.seen_marks import (
+    INGEST_COMMIT_MARGIN,
+    MARK_REFRESH_INTERVAL,
+    NO_GROUP,
+    GroupKey,
+    Mark,
+    read_seen_mark,
+    save_seen_mark,
+    settled_digest_id,
+)
 
 EXPORT_KEYS = ("id", "category", "category_inferred", "title_en", "title_zh", "authors", "affiliations",
                "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "minor", "digest_ids")
@@ -51,12 +63,60 @@ def pick_unseen_papers(*, session: Session, chat_id: int, categories: Sequence[s
 
     With ``keywords`` (the destination has keyword filters) a paper also qualifies by matching an included keyword
     and is left out when it matches an excluded one; the matching runs in SQL so LIMIT still stops the scan early.
+    Without, the pick skips the run of papers the destination's seen mark says it was sent, and moves the mark
+    when the destination has caught up with it, so the cost stays the same however many papers it has seen.
     """
     if not categories or limit <= 0:
         return []
-    statement = _PICK_FILTERED if keywords else _PICK
-    return list(session.exec(statement, params={"chat_id": chat_id, "thread_id": thread_id,
-                                                "categories": list(categories), "limit": limit}).all())
+    params: dict[str, object] = {"chat_id": chat_id, "thread_id": thread_id, "limit": limit,
+                                 **_category_slots(categories)}
+    if keywords:
+        return list(session.exec(_PICK_FILTERED, params=params).all())
+    mark = read_seen_mark(session=session, chat_id=chat_id, thread_id=thread_id)
+    top: GroupKey | None = None
+    if mark is not None and mark.covers(categories):
+        params |= {"top_date": mark.top[0], "top_digest": mark.top[1], "below_date": mark.below[0],
+                   "below_digest": mark.below[1], "through": mark.through_digest_id,
+                   "enriched_since": mark.made_at - INGEST_COMMIT_MARGIN}
+        papers = list(session.exec(_PICK_PAST_MARK, params=params).all())
+    else:
+        mark = None
+        rows = session.exec(_PICK_WITH_TOP, params=params).all()
+        papers = [row[0] for row in rows]
+        top = (rows[0][1], rows[0][2]) if rows else None
+    _move_seen_mark(session, chat_id=chat_id, thread_id=thread_id, categories=categories, papers=papers, mark=mark,
+                    top=top)
+    return papers
+
+
+def _move_seen_mark(session: Session, *, chat_id: int, thread_id: int, categories: Sequence[str],
+                    papers: list[Paper], mark: Mark | None, top: GroupKey | None) -> None:
+    """Every group ranked above the first paper picked was sent: mark that run once the destination caught up."""
+    below = (papers[0].rank_date, papers[0].rank_digest_id) if papers else NO_GROUP
+    if below[0] is None or below[1] is None:
+        return  # a paper no digest ranked (not stored by ingestion): no group to mark from
+    now = datetime.now(UTC)
+    if mark is None:
+        if papers and below == top:
+            return  # the first paper picked is in the top group: nothing was skipped, a mark would save nothing
+    elif below > mark.below:
+        return  # unseen papers above the mark: the destination reads newer digests, the run stays where it is
+    elif below == mark.below and now - mark.made_at < MARK_REFRESH_INTERVAL:
+        return  # caught up with a mark made lately: extending it to newer digests can wait
+    if top is None:
+        row = session.connection().execute(_TOP_GROUP, _category_slots(categories)).first()
+        top = (row.rank_date, row.rank_digest_id) if row is not None else NO_GROUP
+    save_seen_mark(session=session, chat_id=chat_id, thread_id=thread_id, mark=Mark(
+        frozenset(categories), top, below, settled_digest_id(session=session, now=now), now))
+
+
+def _category_slots(categories: Sequence[str]) -> dict[str, str]:
+    """The categories as the fixed CATEGORY_SLOTS parameters, the first repeated into unused slots."""
+    unique = list(dict.fromkeys(categories))
+    if len(unique) > CATEGORY_SLOTS:
+        raise ValueError(f"at most {CATEGORY_SLOTS} categories, got {unique}")
+    padded = unique + unique[:1] * (CATEGORY_SLOTS - len(unique))
+    return {f"category_{slot}": code for slot, code in enumerate(padded)}
 
 
 def _keyword_of_destination(*, exclude: bool) -> ColumnElement[bool]:
@@ -66,13 +126,24 @@ def _keyword_of_destination(*, exclude: bool) -> ColumnElement[bool]:
         ChatKeyword.exclude == exclude, sql_keyword_matches(ChatKeyword.keyword)))
 
 
-_IN_CATEGORIES = Paper.category.in_(bindparam("categories", expanding=True))
+# Built once: this runs for every chat of every broadcast, and building the statement cost as much as running it.
+# The categories go in as a fixed number of parameters, not an expanding list, so the compiled statement is reused
+# as it is instead of being rewritten for each pick.
+CATEGORY_SLOTS = len(Category)
+_IN_CATEGORIES = Paper.category.in_([bindparam(f"category_{slot}") for slot in range(CATEGORY_SLOTS)])
 _UNSEEN = ~exists(select(Delivery.id).where(Delivery.chat_id == bindparam("chat_id"),
                                             Delivery.thread_id == bindparam("thread_id"),
                                             Delivery.paper_id == Paper.id))
 _PICK_ORDER = (Paper.rank_date.desc(), Paper.rank_digest_id.desc(), Paper.highlight.desc(), Paper.minor, Paper.id)
-# Built once: this runs for every chat of every broadcast, and building the statement cost as much as running it.
-_PICK = select(Paper).where(_IN_CATEGORIES, _UNSEEN).order_by(*_PICK_ORDER).limit(bindparam("limit"))
+_GROUP = tuple_(Paper.rank_date, Paper.rank_digest_id)
+_TOP_GROUP = select(Paper.rank_date, Paper.rank_digest_id).where(_IN_CATEGORIES).order_by(*_PICK_ORDER).limit(1)
+_TOP_OF_CATEGORIES = _TOP_GROUP.subquery()
+# With the top group of the categories alongside (read once, not per row): whether the pick skipped anything.
+_PICK_WITH_TOP = (
+    select(Paper, select(_TOP_OF_CATEGORIES.c.rank_date).scalar_subquery(),
+           select(_TOP_OF_CATEGORIES.c.rank_digest_id).scalar_subquery())
+    .where(_IN_CATEGORIES, _UNSEEN).order_by(*_PICK_ORDER).limit(bindparam("limit"))
+)
 # Only destinations with keywords pay for the keyword probes.
 _PICK_FILTERED = (
     select(Paper)
@@ -80,6 +151,39 @@ _PICK_FILTERED = (
            _UNSEEN)
     .order_by(*_PICK_ORDER)
     .limit(bindparam("limit"))
+)
+
+
+def _first_unseen_ids(*where: ColumnElement[bool]) -> Subquery:
+    """The ids of the first `limit` unseen papers of the categories that also meet `where`, in pick order."""
+    return (select(Paper.id).where(_IN_CATEGORIES, _UNSEEN, *where).order_by(*_PICK_ORDER)
+            .limit(bindparam("limit")).subquery())
+
+
+# Past a seen mark, three places can hold unseen papers: above the run (newer digests), below it (both read off
+# ix_paper_pick from their end of the run), and inside it papers a digest or arXiv touched since the mark was
+# made. A digest dated after the run's top ranks its papers above the run, so only older or undated ones are
+# looked at; undated digests rank their papers on the day they were ingested. The date test is on an expression,
+# not the bare column, so the planner reads only the digests newer than the mark (by id) instead of every digest
+# older than the run's top (by date).
+_TOP = tuple_(bindparam("top_date", type_=Date), bindparam("top_digest", type_=Integer))
+_BELOW = tuple_(bindparam("below_date", type_=Date), bindparam("below_digest", type_=Integer))
+_TOUCHED_INSIDE = (
+    select(DigestPaper.paper_id).join(Digest, Digest.id == DigestPaper.digest_id)
+    .where(Digest.id > bindparam("through"), DigestPaper.digest_id > bindparam("through"),
+           func.coalesce(Digest.digest_date, bindparam("top_date", type_=Date)) <= bindparam("top_date", type_=Date))
+)
+# arXiv enrichment is the one change outside digests that matters here: it can give a paper its category.
+_ENRICHED = aliased(Paper)
+_ENRICHED_INSIDE = select(_ENRICHED.id).where(_ENRICHED.arxiv_checked_at >= bindparam("enriched_since"),
+                                              tuple_(_ENRICHED.rank_date, _ENRICHED.rank_digest_id) <= _TOP)
+_ABOVE_MARK = _first_unseen_ids(_GROUP > _TOP)
+_BELOW_MARK = _first_unseen_ids(_GROUP <= _BELOW)
+_INSIDE_MARK = _first_unseen_ids(Paper.id.in_(union(_TOUCHED_INSIDE, _ENRICHED_INSIDE)))
+_PICK_PAST_MARK = (
+    select(Paper)
+    .where(Paper.id.in_(union(select(_ABOVE_MARK.c.id), select(_BELOW_MARK.c.id), select(_INSIDE_MARK.c.id))))
+    .order_by(*_PICK_ORDER).limit(bindparam("limit"))
 )
 
 

@@ -1,7 +1,11 @@
 """Pending scheduled digests: leased by one worker at a time, planned once, removed when fully sent.
 
 A lease that runs out (the worker crashed or hung) lets another worker, or the restarted one, take the digest
-over; what was already recorded as delivered is not sent again.
+over; what was already recorded as delivered is not sent again. A digest is owed to a destination: a chat, or
+one of its forum topics.
+
+These run for every destination of every broadcast, so the statements are built once and run as Core
+statements: building them per call, and ORM bookkeeping, cost more than the database work.
 """
 
 from __future__ import annotations
@@ -9,72 +13,81 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, or_, update
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, delete, or_, select, tuple_, update
+from sqlmodel import Session
 
 from storage.models import GENERAL_THREAD, PendingDigest
+
+_PENDING = PendingDigest.__table__  # type: ignore[attr-defined]
+_FREE = or_(_PENDING.c.lease_until.is_(None), _PENDING.c.lease_until < bindparam("now"))
+# Bound names differ from column names: an UPDATE reserves those for its SET clause.
+_OURS = ((_PENDING.c.chat_id == bindparam("chat")) & (_PENDING.c.thread_id == bindparam("thread"))
+         & (_PENDING.c.lease_owner == bindparam("owner")))
+# Conditional on the lease still being free when the row is written: of two workers racing for one digest,
+# exactly one takes it (PostgreSQL re-checks the condition on the row it waited for; SQLite has one writer).
+_LEASE = (
+    update(_PENDING)
+    .where(tuple_(_PENDING.c.chat_id, _PENDING.c.thread_id).in_(
+        select(_PENDING.c.chat_id, _PENDING.c.thread_id).where(_PENDING.c.due_at <= bindparam("now"), _FREE)
+        .order_by(_PENDING.c.due_at, _PENDING.c.chat_id, _PENDING.c.thread_id).limit(bindparam("limit"))),
+        _FREE)
+    .values(lease_owner=bindparam("new_owner"), lease_until=bindparam("until"), attempts=_PENDING.c.attempts + 1)
+    .returning(*_PENDING.c)
+)
+_LEASED_PLAN = select(_PENDING.c.paper_ids).where(_OURS, _PENDING.c.lease_until > bindparam("now"))
+_PLAN = update(_PENDING).where(_OURS).values(paper_ids=bindparam("planned"))
+_FINISH = delete(_PENDING).where(_OURS)
+_RELEASE = update(_PENDING).where(_OURS).values(lease_owner=None, lease_until=None)
 
 
 def lease_pending_digests(*, session: Session, now: datetime, owner: str, lease_seconds: float,
                           limit: int) -> list[PendingDigest]:
     """Take up to `limit` digests nobody holds (or whose holder's lease ran out), oldest due first."""
-    free = or_(PendingDigest.lease_until.is_(None), PendingDigest.lease_until < now)
-    candidates = session.exec(
-        select(PendingDigest).where(PendingDigest.due_at <= now, free)
-        .order_by(PendingDigest.due_at, PendingDigest.chat_id, PendingDigest.thread_id).limit(limit)
-    ).all()
     until = now + timedelta(seconds=lease_seconds)
-    leased = []
-    for pending in candidates:
-        held = PendingDigest.lease_until.is_(None) if pending.lease_until is None else (
-            PendingDigest.lease_until == pending.lease_until)
-        # Conditional on the lease we saw: of two workers racing for one digest, exactly one gets rowcount 1.
-        result = session.exec(
-            update(PendingDigest).where(_of(pending.chat_id, pending.thread_id), held)
-            .values(lease_owner=owner, lease_until=until, attempts=PendingDigest.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            session.refresh(pending)
-            leased.append(pending)
-    return leased
+    rows = session.connection().execute(_LEASE, {"now": now, "limit": limit, "new_owner": owner, "until": until}).all()
+    leased = [PendingDigest(**row._mapping) for row in rows]
+    return sorted(leased, key=lambda pending: (pending.due_at, pending.chat_id, pending.thread_id))
 
 
-def _of(chat_id: int, thread_id: int) -> ColumnElement[bool]:
-    """The pending digest of one destination."""
-    return and_(PendingDigest.chat_id == chat_id, PendingDigest.thread_id == thread_id)
+class LeaseLost(Exception):
+    """The digest's lease ran out and another worker may hold it now."""
 
 
-def holds_lease(*, session: Session, chat_id: int, owner: str, now: datetime,
-                thread_id: int = GENERAL_THREAD) -> bool:
-    """Whether this worker still holds the digest's lease: checked before sending, never after it ran out."""
-    pending = session.get(PendingDigest, (chat_id, thread_id))
-    return pending is not None and pending.lease_owner == owner and pending.lease_until is not None and (
-        pending.lease_until > now)
+def leased_plan(*, session: Session, chat_id: int, owner: str, now: datetime,
+                thread_id: int = GENERAL_THREAD) -> list[int] | None:
+    """The papers this worker's leased digest holds (None while unplanned); LeaseLost once the lease ran out.
+
+    Checked before sending, never after the lease ran out.
+    """
+    params = {"chat": chat_id, "thread": thread_id, "owner": owner, "now": now}
+    row = session.connection().execute(_LEASED_PLAN, params).first()
+    if row is None:
+        raise LeaseLost(f"pending digest of chat {chat_id} thread {thread_id} is no longer leased by {owner}")
+    return row.paper_ids
+
+
+def holds_lease(*, session: Session, chat_id: int, owner: str, now: datetime, thread_id: int = GENERAL_THREAD) -> bool:
+    """Whether this worker still holds the digest's lease."""
+    try:
+        leased_plan(session=session, chat_id=chat_id, owner=owner, now=now, thread_id=thread_id)
+    except LeaseLost:
+        return False
+    return True
 
 
 def plan_pending_digest(*, session: Session, chat_id: int, owner: str, paper_ids: Sequence[int],
                         thread_id: int = GENERAL_THREAD) -> bool:
     """Fix which papers this digest holds, so a resumed delivery sends the same ones; False if not ours."""
-    result = session.exec(
-        update(PendingDigest).where(_of(chat_id, thread_id), PendingDigest.lease_owner == owner)
-        .values(paper_ids=list(paper_ids)).execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    params = {"chat": chat_id, "thread": thread_id, "owner": owner, "planned": list(paper_ids)}
+    return session.connection().execute(_PLAN, params).rowcount == 1
 
 
 def finish_pending_digest(*, session: Session, chat_id: int, owner: str, thread_id: int = GENERAL_THREAD) -> bool:
     """The digest went out (or there was nothing to send): forget it; False if another worker holds it now."""
-    result = session.exec(
-        delete(PendingDigest).where(_of(chat_id, thread_id), PendingDigest.lease_owner == owner)
-    )
-    return result.rowcount == 1
+    params = {"chat": chat_id, "thread": thread_id, "owner": owner}
+    return session.connection().execute(_FINISH, params).rowcount == 1
 
 
 def release_pending_digest(*, session: Session, chat_id: int, owner: str, thread_id: int = GENERAL_THREAD) -> None:
     """Telegram kept failing: give the digest back so the next tick tries again."""
-    session.exec(
-        update(PendingDigest).where(_of(chat_id, thread_id), PendingDigest.lease_owner == owner)
-        .values(lease_owner=None, lease_until=None).execution_options(synchronize_session=False)
-    )
-
+    session.connection().execute(_RELEASE, {"chat": chat_id, "thread": thread_id, "owner": owner})

@@ -95,7 +95,8 @@ def test_webhook_route_uses_a_url_with_a_path_as_given(given: str, path: str | N
 
 
 @pytest.mark.parametrize(("given", "path"), [("ftp://example.com/t", None), ("https:///t", None),
-                                             ("https://example.com", "telegram"), ("https://example.com", "/healthz")])
+                                             ("https://example.com", "telegram"), ("https://example.com", "/healthz"),
+                                             ("https://example.com", "/metrics")])
 def test_webhook_route_refuses_what_cannot_work(given: str, path: str | None) -> None:
     with pytest.raises(ValueError, match="webhook:"):
         webhook_route(given, path)
