@@ -172,3 +172,31 @@ def test_a_category_arxiv_gives_a_paper_inside_the_run_is_not_hidden_by_the_mark
                             now=datetime.now(UTC))
     assert inside.id in _pick(store, ["LG"], limit=50)
     assert _pick(store, ["LG"], limit=50) == _full_scan(store, ["LG"], limit=50)
+
+
+def test_keyword_filters_and_forum_topics_are_not_hidden_by_a_chats_mark(store: Engine) -> None:
+    from storage.keywords import KeywordSpec, add_keywords
+
+    _read_and_send(store, 3, categories=["LG"])
+    mark = _mark(store)
+    with session_scope(store) as session:
+        other = session.exec(select(Paper).where(Paper.category == "CV")
+                             .order_by(Paper.rank_date.desc(), Paper.rank_digest_id.desc())).first()
+        assert mark.below < (other.rank_date, other.rank_digest_id) <= mark.top, "a CV paper inside the LG run"
+    with session_scope(store) as session:
+        keyword = max((word.strip(".,:;()") for word in other.title_en.lower().split()), key=len)
+        add_keywords(session=session, chat_id=CHAT, thread_id=0, keywords=[KeywordSpec(keyword)], now=NOW)
+        with_keywords = pick_unseen_papers(session=session, chat_id=CHAT, categories=["LG"], limit=200, keywords=True)
+    assert other.id in {paper.id for paper in with_keywords}, "a keyword widens the pick past the categories' mark"
+    assert _mark(store) == mark, "a keyword pick neither uses nor moves the mark"
+    with session_scope(store) as session:
+        topic = pick_unseen_papers(session=session, chat_id=CHAT, categories=["LG"], limit=7, thread_id=5)
+    assert [paper.id for paper in topic] == _full_scan_of_nothing_sent(store, ["LG"], 7), \
+        "a forum topic of the chat has its own history and its own mark"
+
+
+def _full_scan_of_nothing_sent(engine: Engine, categories: list[str], limit: int) -> list[int]:
+    with session_scope(engine) as session:
+        papers = [p for p in session.exec(select(Paper)).all() if p.category in categories]
+    papers.sort(key=lambda p: (-p.rank_date.toordinal(), -p.rank_digest_id, not p.highlight, p.minor, p.id))
+    return [p.id for p in papers[:limit]]
