@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, delete, exists, func, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, select
@@ -264,11 +266,15 @@ def claim_due_chats(*, session: Session, now: datetime, limit: int = 100) -> lis
             set_committed_value(chat, "last_digest_on", last_digest_on)
             claimed.append(chat)
     # In the same transaction as the claim: the digest is owed until a worker has sent it (storage.pending).
-    insert_ignoring_duplicates(session=session, model=PendingDigest, rows=[
-        {"chat_id": chat.id, "thread_id": chat.thread_id, "due_at": now, "created_at": now} for chat in claimed])
+    if claimed:
+        session.connection().execute(_OWE_DIGEST[session.get_bind().dialect.name], [
+            {"chat_id": chat.id, "thread_id": chat.thread_id, "due_at": now, "created_at": now} for chat in claimed])
     return claimed
 
 
+# One prebuilt statement run for every claimed chat: compiling a fresh multi-row INSERT per claim cost more.
+_OWE_DIGEST = {name: dialect_insert(PendingDigest).on_conflict_do_nothing()
+               for name, dialect_insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))}
 # Built once (a broadcast claims thousands of chats); bound names differ from the columns the UPDATE sets.
 _CLAIM = (
     update(Chat)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, literal, or_
+from sqlalchemy import ColumnElement, bindparam, delete, func, literal, or_
 from sqlmodel import Session, col, select
 
 from storage.deliveries import insert_ignoring_duplicates
@@ -62,11 +62,17 @@ def normalise_keyword(word: str) -> str:
 
 def destination_keywords(*, session: Session, chat_id: int, thread_id: int) -> list[KeywordSpec]:
     """A destination's keywords, included ones first, each group in the order they were added."""
-    rows = session.exec(
-        select(ChatKeyword).where(ChatKeyword.chat_id == chat_id, ChatKeyword.thread_id == thread_id)
-        .order_by(ChatKeyword.exclude, ChatKeyword.created_at, ChatKeyword.keyword)
-    ).all()
+    rows = session.connection().execute(_KEYWORDS_OF, {"chat": chat_id, "thread": thread_id})
     return [KeywordSpec(row.keyword, row.exclude) for row in rows]
+
+
+# Built once and run as Core: every delivery reads its destination's keywords, and building the statement and
+# loading ORM rows cost more than the query (most destinations have none).
+_KEYWORDS_OF = (
+    select(ChatKeyword.keyword, ChatKeyword.exclude)
+    .where(ChatKeyword.chat_id == bindparam("chat"), ChatKeyword.thread_id == bindparam("thread"))
+    .order_by(ChatKeyword.exclude, ChatKeyword.created_at, ChatKeyword.keyword)
+)
 
 
 def add_keywords(*, session: Session, chat_id: int, thread_id: int, keywords: Sequence[KeywordSpec],
