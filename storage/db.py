@@ -12,11 +12,13 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
+from storage.search import search_terms
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def make_engine(database_url: str) -> Engine:
-    """Create the engine; SQLite gets WAL, foreign keys and its folder so a fresh checkout just works."""
+    """Create the engine; SQLite gets WAL, foreign keys, search_terms() and its folder, so a checkout just works."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
@@ -31,6 +33,8 @@ def make_engine(database_url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # The search index's triggers call it (storage/migrations/versions/0004_search.py).
+        dbapi_conn.create_function("search_terms", -1, search_terms, deterministic=True)
 
     return engine
 

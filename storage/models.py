@@ -236,3 +236,14 @@ class SeenMark(SQLModel, table=True):
     below_digest_id: int
     through_digest_id: int
     made_at: datetime
+
+
+class SavedSearch(SQLModel, table=True):
+    """A chat's recent /search query, so its page buttons carry a short id instead of the query."""
+
+    __tablename__ = "saved_search"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    query: str = Field(max_length=256)
+    created_at: datetime = Field(default_factory=utcnow)

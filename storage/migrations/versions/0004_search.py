@@ -1,0 +1,182 @@
+"""full-text search: a term index of every paper kept by triggers, and saved searches
+
+Revision ID: 0004_search
+Revises: 0007_delivery
+Create Date: 2026-11-22 07:40:00
+
+The index holds each paper's *term text* (storage/search.py explains it): on SQLite an FTS5 table filled by
+triggers calling the ``search_terms`` function every connection registers; on PostgreSQL a tsvector table with a
+GIN index filled by triggers calling a PL/pgSQL ``search_terms`` that splits text the same way. Columns are
+weighted title > authors and affiliations > summary and abstract. Existing papers are indexed here.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0004_search"
+down_revision: str | None = "0007_delivery"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # kana and Han ideographs, as storage/search.py
+WATCHED = "title_en, title_zh, authors, affiliations, abstract_en, summary_zh"
+
+_SQLITE_COLUMNS = (
+    "search_terms({row}.title_en, {row}.title_zh)",
+    "search_terms((SELECT group_concat(value, ' ') FROM json_each({row}.authors)),"
+    " (SELECT group_concat(value, ' ') FROM json_each({row}.affiliations)))",
+    "search_terms({row}.abstract_en, {row}.summary_zh)",
+)
+
+
+def _sqlite_values(row: str) -> str:
+    """The three indexed columns of a paper row ('new', 'old' or 'paper')."""
+    return ", ".join(column.format(row=row) for column in _SQLITE_COLUMNS)
+
+
+_SQLITE_INSERT = "INSERT INTO paper_fts (rowid, title, people, body) VALUES (new.id, {values});"
+_SQLITE_DELETE = ("INSERT INTO paper_fts (paper_fts, rowid, title, people, body) "
+                  "VALUES ('delete', old.id, {values});")
+
+_POSTGRESQL_TERMS = f"""
+CREATE FUNCTION search_terms(VARIADIC parts text[]) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    run text;
+    terms text := '';
+BEGIN
+    FOR run IN SELECT piece[1] FROM regexp_matches(
+            regexp_replace(lower(array_to_string(parts, ' ')), '([{CJK}]+)', ' \\1 ', 'g'),
+            '[{CJK}]+|[[:alnum:]]+', 'g') AS piece LOOP
+        IF run ~ '^[{CJK}]' THEN
+            FOR pos IN 1 .. length(run) - 1 LOOP
+                terms := terms || ' ' || substr(run, pos, 2);
+            END LOOP;
+            terms := terms || ' ' || right(run, 1);
+        ELSE
+            terms := terms || ' ' || run;
+        END IF;
+    END LOOP;
+    RETURN substr(terms, 2);
+END $$;
+"""
+
+# Neighbouring non-CJK terms joined by '0' ("diffusion0model"), as storage.search.word_pairs: lexemes that let a
+# phrase query find its few candidates in the GIN index instead of re-reading every paper holding its words.
+_POSTGRESQL_PAIRS = f"""
+CREATE FUNCTION search_pairs(terms text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    term text;
+    previous text := '';
+    pairs text := '';
+BEGIN
+    FOREACH term IN ARRAY string_to_array(terms, ' ') LOOP
+        IF term ~ '^[{CJK}]' THEN
+            previous := '';
+        ELSE
+            IF previous <> '' THEN
+                pairs := pairs || ' ' || previous || '0' || term;
+            END IF;
+            previous := term;
+        END IF;
+    END LOOP;
+    RETURN substr(pairs, 2);
+END $$;
+"""
+
+# Title A, authors and affiliations B, summary and abstract C, word pairs D (they rank nothing).
+_POSTGRESQL_DOCUMENT = """
+CREATE FUNCTION paper_search_document(title_en text, title_zh text, authors json, affiliations json,
+                                      abstract_en text, summary_zh text) RETURNS tsvector
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT setweight(to_tsvector('simple', terms.title), 'A')
+        || setweight(to_tsvector('simple', terms.people), 'B')
+        || setweight(to_tsvector('simple', terms.body), 'C')
+        || to_tsvector('simple', search_pairs(concat_ws(' ', terms.title, terms.people, terms.body)))
+    FROM (SELECT search_terms(title_en, title_zh) AS title,
+                 search_terms((SELECT string_agg(value, ' ') FROM json_array_elements_text(authors)),
+                              (SELECT string_agg(value, ' ') FROM json_array_elements_text(affiliations))) AS people,
+                 search_terms(abstract_en, summary_zh) AS body) AS terms
+$$;
+"""
+
+_POSTGRESQL_SYNC = f"""
+CREATE FUNCTION paper_search_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO paper_search (paper_id, document)
+    VALUES (NEW.id, paper_search_document({", ".join(f"NEW.{name}" for name in WATCHED.split(", "))}))
+    ON CONFLICT (paper_id) DO UPDATE SET document = EXCLUDED.document;
+    RETURN NULL;
+END $$;
+"""
+
+
+def upgrade() -> None:
+    """The search index on each backend, filled for the papers already stored, and the saved_search table."""
+    op.create_table(
+        "saved_search",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("query", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_saved_search_chat_id", "saved_search", ["chat_id"])
+    if op.get_bind().dialect.name == "postgresql":
+        _upgrade_postgresql()
+    else:
+        _upgrade_sqlite()
+
+
+def _upgrade_sqlite() -> None:
+    """A contentless FTS5 table (the papers hold the text) kept by three triggers."""
+    op.execute("CREATE VIRTUAL TABLE paper_fts USING fts5(title, people, body, content='', "
+               "tokenize='unicode61 remove_diacritics 2')")
+    op.execute(f"CREATE TRIGGER paper_fts_insert AFTER INSERT ON paper BEGIN "
+               f"{_SQLITE_INSERT.format(values=_sqlite_values('new'))} END")
+    op.execute(f"CREATE TRIGGER paper_fts_update AFTER UPDATE OF {WATCHED} ON paper BEGIN "
+               f"{_SQLITE_DELETE.format(values=_sqlite_values('old'))} "
+               f"{_SQLITE_INSERT.format(values=_sqlite_values('new'))} END")
+    op.execute(f"CREATE TRIGGER paper_fts_delete AFTER DELETE ON paper BEGIN "
+               f"{_SQLITE_DELETE.format(values=_sqlite_values('old'))} END")
+    op.execute(f"INSERT INTO paper_fts (rowid, title, people, body) SELECT paper.id, {_sqlite_values('paper')} "
+               f"FROM paper")
+
+
+def _upgrade_postgresql() -> None:
+    """A tsvector per paper with a GIN index, kept by one trigger; deleting a paper deletes its row."""
+    op.execute(_POSTGRESQL_TERMS)
+    op.execute(_POSTGRESQL_PAIRS)
+    op.execute(_POSTGRESQL_DOCUMENT)
+    op.create_table(
+        "paper_search",
+        sa.Column("paper_id", sa.Integer(), sa.ForeignKey("paper.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("document", sa.dialects.postgresql.TSVECTOR(), nullable=False),
+    )
+    op.execute("CREATE INDEX ix_paper_search_document ON paper_search USING gin (document)")
+    op.execute(_POSTGRESQL_SYNC)
+    op.execute(f"CREATE TRIGGER paper_search_sync AFTER INSERT OR UPDATE OF {WATCHED} ON paper "
+               f"FOR EACH ROW EXECUTE FUNCTION paper_search_sync()")
+    op.execute(f"INSERT INTO paper_search (paper_id, document) SELECT id, paper_search_document({WATCHED}) "
+               f"FROM paper")
+
+
+def downgrade() -> None:
+    """Undo: drop the index, its triggers and functions, and the saved searches."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER paper_search_sync ON paper")
+        op.execute("DROP FUNCTION paper_search_sync()")
+        op.drop_table("paper_search")
+        op.execute("DROP FUNCTION paper_search_document(text, text, json, json, text, text)")
+        op.execute("DROP FUNCTION search_pairs(text)")
+        op.execute("DROP FUNCTION search_terms(text[])")
+    else:
+        for trigger in ("paper_fts_insert", "paper_fts_update", "paper_fts_delete"):
+            op.execute(f"DROP TRIGGER {trigger}")
+        op.execute("DROP TABLE paper_fts")
+    op.drop_index("ix_saved_search_chat_id", table_name="saved_search")
+    op.drop_table("saved_search")
