@@ -18,8 +18,8 @@ from bot.scheduler import schedule_ticks
 from bot.services import SERVICES_KEY, Services, system_clock
 from bot.sources import register_configured_sources, schedule_source_checks
 
-MENU = ("today", "categories", "keywords", "time", "lang", "favorites", "settings", "subscribe", "unsubscribe",
-        "help")
+MENU = ("today", "search", "categories", "keywords", "time", "lang", "favorites", "export", "settings", "subscribe",
+        "unsubscribe", "help")
 
 
 def command_menu(language: str) -> list[BotCommand]:
@@ -32,6 +32,8 @@ def command_menu(language: str) -> list[BotCommand]:
         "time": t.gettext("Daily delivery time and timezone"),
         "lang": t.gettext("Card language: zh, en or both"),
         "favorites": t.gettext("Your saved papers"),
+        "search": t.gettext("Find papers by words, in English or Chinese"),
+        "export": t.gettext("Favourites as Markdown and BibTeX files"),
         "settings": t.gettext("This chat's settings"),
         "subscribe": t.gettext("Resume the daily digest"),
         "unsubscribe": t.gettext("Pause the daily digest"),

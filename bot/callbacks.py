@@ -16,6 +16,8 @@ class Action(StrEnum):
     CATEGORY = "c"  # toggle a category in the /categories keyboard
     FAVOURITES_PAGE = "p"  # show a page of /favorites
     UNFAVOURITE = "u"  # remove a paper from the /favorites list, staying on that page
+    SEARCH_PAGE = "s"  # show a page of a saved /search (its id, then the page)
+    PAPER_DETAILS = "d"  # send a paper's full details
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,8 @@ _PATTERNS: dict[Action, re.Pattern[str]] = {
     Action.CATEGORY: re.compile(r"c:(LG|CV|CL|AS|RO)"),
     Action.FAVOURITES_PAGE: re.compile(r"p:(\d{1,6})"),
     Action.UNFAVOURITE: re.compile(r"u:(\d{1,12}):(\d{1,6})"),
+    Action.SEARCH_PAGE: re.compile(r"s:(\d{1,12}):(\d{1,6})"),
+    Action.PAPER_DETAILS: re.compile(r"d:(\d{1,12})"),
 }
 
 
@@ -53,5 +57,5 @@ def decode(data: str | None) -> Callback | None:
     match = _PATTERNS[action].fullmatch(data)
     if match is None:
         return None
-    page = int(match.group(2)) if action is Action.UNFAVOURITE else 0
+    page = int(match.group(2)) if match.re.groups == 2 else 0
     return Callback(action=action, value=match.group(1), page=page)

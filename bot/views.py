@@ -16,8 +16,12 @@ from storage.chats import ALL_CATEGORIES, chat_categories
 from storage.ingest import IngestReport
 from storage.keywords import MAX_KEYWORDS, KeywordChange, KeywordSpec
 from storage.models import Chat, Paper, Source, SourceStatus
+from storage.parsing import ET_AL
+from storage.search import MAX_QUERY_LENGTH, MAX_QUERY_TERMS, QueryProblem
 
 FAVOURITES_PAGE_SIZE = 5
+SEARCH_PAGE_SIZE = 5
+SEARCH_TITLE_LIMIT = 120  # a result is one line: the title is cut, /paper shows it whole
 CATEGORY_NAMES = {
     "LG": ("机器学习", "Machine learning"),
     "CV": ("计算机视觉", "Computer vision"),
@@ -253,3 +257,72 @@ def source_recovered_text(source_id: int, url: str, t: Translator) -> str:
     """Told to admins once when a reported source works again."""
     return t.gettext("✅ Digest source {number} works again: {url}").format(
         number=source_id, url=_shown(url, SOURCE_URL_SHOWN))
+def _first_author(paper: Paper, t: Translator) -> str:
+    """'Wei Wang et al.' or the only author, for a one-line result."""
+    names = [name for name in paper.authors if name and name != ET_AL]
+    if not names:
+        return ""
+    more = len(names) > 1 or paper.authors[-1] == ET_AL
+    return t.gettext("{authors} et al.").format(authors=names[0]) if more else names[0]
+
+
+def _result_line(paper: Paper, number: int, t: Translator) -> str:
+    """'3. [CV] Title — Wei Wang et al. · #1234': everything to recognise a paper in one line."""
+    title = paper.title_en or paper.title_zh or (paper.abstract_en or paper.summary_zh or "")
+    if len(title) > SEARCH_TITLE_LIMIT:
+        title = title[:SEARCH_TITLE_LIMIT - 1].rstrip() + "…"
+    tag = f"<b>[{html.escape(paper.category)}]</b> " if paper.category else ""
+    author = _first_author(paper, t)
+    byline = f" — {html.escape(author)}" if author else ""
+    return f"{number}. {tag}{html.escape(title)}{byline} · <code>#{paper.id}</code>"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of /search results: its text and buttons."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None
+
+
+def search_page(papers: Sequence[Paper], *, query: str, total: int, page: int, search_id: int, saved: set[int],
+                t: Translator) -> SearchPage:
+    """Matches best first, numbered across pages, each with ⭐ (✅ once saved) and 📄 (details), and page buttons."""
+    quoted = html.escape(query)
+    if total == 0:
+        return SearchPage(t.gettext("No papers match <b>{query}</b>. Try other or fewer words.").format(query=quoted),
+                          None)
+    pages = -(-total // SEARCH_PAGE_SIZE)
+    header = t.ngettext("<b>{count} paper</b> matches <b>{query}</b>", "<b>{count} papers</b> match <b>{query}</b>",
+                        total).format(count=total, query=quoted)
+    first = page * SEARCH_PAGE_SIZE + 1
+    lines = [f"{header} · {page + 1}/{pages}"]
+    lines += [_result_line(paper, number, t) for number, paper in enumerate(papers, start=first)]
+    lines.append(t.gettext("⭐ saves a paper, 📄 shows all of it (or /paper ID)."))
+    stars = [InlineKeyboardButton(f"{'✅' if paper.id in saved else '⭐'} {number}",
+                                  callback_data=encode(Action.FAVOURITE, paper.id))
+             for number, paper in enumerate(papers, start=first)]
+    details = [InlineKeyboardButton(f"📄 {number}", callback_data=encode(Action.PAPER_DETAILS, paper.id))
+               for number, paper in enumerate(papers, start=first)]
+    navigation = []
+    if page > 0:
+        navigation.append(InlineKeyboardButton("◀", callback_data=encode(Action.SEARCH_PAGE, search_id, page - 1)))
+    if page + 1 < pages:
+        navigation.append(InlineKeyboardButton("▶", callback_data=encode(Action.SEARCH_PAGE, search_id, page + 1)))
+    rows = [stars, details] + ([navigation] if navigation else [])
+    return SearchPage("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+def query_problem_text(problem: QueryProblem, t: Translator) -> str:
+    """Why a /search query was refused, and how to write one."""
+    usage = t.gettext('Usage: /search words or "a phrase", e.g. /search diffusion 扩散模型 "Wei Wang"')
+    reasons = {
+        QueryProblem.EMPTY: t.gettext("What should I look for?"),
+        QueryProblem.TOO_LONG: t.gettext("That query is too long (at most {limit} characters).").format(
+            limit=MAX_QUERY_LENGTH),
+        QueryProblem.UNBALANCED_QUOTES: t.gettext("A quotation mark is not closed."),
+        QueryProblem.TOO_MANY_TERMS: t.gettext("Too many words (at most {limit} words and phrases).").format(
+            limit=MAX_QUERY_TERMS),
+        QueryProblem.NOTHING_SEARCHABLE: t.gettext("There are no letters, digits or Chinese characters to look for."),
+    }
+    return f"{reasons[problem]}\n{html.escape(usage)}"

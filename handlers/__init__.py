@@ -19,9 +19,11 @@ from telegram.ext import (
 from handlers.admin import ingest_command, ingest_document_message, post_now, show_stats
 from handlers.common import language_of, load_chat, reply
 from handlers.digest import post_today
+from handlers.export import export_favourites
 from handlers.favourites import favourites_button, list_saved, toggle_star
 from handlers.keywords import manage_keywords
 from handlers.membership import follow_membership, follow_migration
+from handlers.search import paper_details_button, search_page_button, search_store, show_paper
 from handlers.settings import choose_categories, set_card_language, set_time, show_settings, toggle_category_button
 from handlers.sources import manage_sources
 from handlers.start import show_help, start_chat, subscribe_chat, unsubscribe_chat
@@ -63,6 +65,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "start": start_chat, "help": show_help, "subscribe": subscribe_chat, "unsubscribe": unsubscribe_chat,
         "categories": choose_categories, "time": set_time, "lang": set_card_language, "settings": show_settings,
         "today": post_today, "favorites": list_saved, "favourites": list_saved, "keywords": manage_keywords,
+        "search": search_store, "paper": show_paper, "export": export_favourites,
         "post_now": post_now, "ingest": ingest_command, "stats": show_stats, "sources": manage_sources,
     }
     for name, handler in commands.items():
@@ -74,6 +77,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CallbackQueryHandler(toggle_star, pattern=r"^f:"))
     application.add_handler(CallbackQueryHandler(toggle_category_button, pattern=r"^c:"))
     application.add_handler(CallbackQueryHandler(favourites_button, pattern=r"^[pu]:"))
+    application.add_handler(CallbackQueryHandler(search_page_button, pattern=r"^s:"))
+    application.add_handler(CallbackQueryHandler(paper_details_button, pattern=r"^d:"))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(ChatMemberHandler(follow_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, follow_migration))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import ContextTypes
 
@@ -56,6 +56,12 @@ async def reply(update: Update, text: str, **kwargs: Any) -> None:
     """Answer in the same chat (and forum topic) with HTML and no link previews."""
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
                                               do_quote=False, **kwargs)
+
+
+def argument_text(message: Message) -> str:
+    """Everything after the command word, spacing inside quotes kept (context.args would split it)."""
+    parts = (message.text or "").split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
 
 
 async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE, services: Services) -> bool:

@@ -62,3 +62,13 @@ def remove_favourite(*, session: Session, chat_id: int, paper_id: int) -> bool:
 def count_favourites(*, session: Session) -> int:
     """How many stars all chats hold, for /stats."""
     return session.exec(select(func.count()).select_from(Favourite)).one()
+
+
+def favourite_papers(*, session: Session, chat_id: int) -> list[Paper]:
+    """Every paper the chat starred, newest star first, for /export."""
+    return list(session.exec(
+        select(Paper)
+        .join(Favourite, Favourite.paper_id == Paper.id)
+        .where(Favourite.chat_id == chat_id)
+        .order_by(Favourite.created_at.desc(), Paper.id.desc())
+    ).all())

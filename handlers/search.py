@@ -1,0 +1,130 @@
+"""/search with paged results, and a paper's full details from /paper ID or a result's 📄 button."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlmodel import Session
+from telegram import Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.cards import render_paper_details
+from bot.delivery import NO_PREVIEW
+from bot.i18n import Translator
+from bot.services import services_of
+from bot.views import SEARCH_PAGE_SIZE, SearchPage, query_problem_text, search_page
+from handlers.common import argument_text, language_of, load_chat, read_button, reply, require_chat
+from storage.favourites import favourite_ids
+from storage.models import Paper
+from storage.papers import get_paper
+from storage.search import QueryError, get_saved_search, parse_query, save_search, search_papers
+
+log = logging.getLogger(__name__)
+_PAPER_ID = re.compile(r"#?(\d{1,30})")
+MAX_PAPER_ID = 2**31 - 1  # the id column is a 32-bit integer; anything larger is not a paper
+
+
+async def search_store(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/search words: the best matches in the store, five per page, each with ⭐ and 📄."""
+    chat = await require_chat(update, context)
+    if chat is None:
+        return
+    t = language_of(update, chat)
+    text = argument_text(update.effective_message).strip()
+    try:
+        query = parse_query(text)
+    except QueryError as error:
+        await reply(update, query_problem_text(error.problem, t))
+        return
+    services, now = services_of(context), services_of(context).clock()
+
+    def run(session: Session) -> SearchPage:
+        results = search_papers(session=session, query=query, offset=0, limit=SEARCH_PAGE_SIZE)
+        search_id = save_search(session=session, chat_id=chat.id, query=text, now=now).id if results.total else 0
+        saved = favourite_ids(session=session, chat_id=chat.id, paper_ids=[paper.id for paper in results.papers])
+        return search_page(results.papers, query=text, total=results.total, page=0, search_id=search_id,
+                           saved=saved, t=t)
+
+    page = await services.db(run)
+    log.info("chat=%s searched", chat.id)
+    await reply(update, page.text, reply_markup=page.keyboard)
+
+
+async def search_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """◀ ▶ under a result list: redraw it with another page; expired searches and forged pages are refused."""
+    press = await read_button(update, context)
+    if press is None:
+        return
+    query, chat, t, callback = update.callback_query, press.chat, press.t, press.callback
+    search_id, page_number = int(callback.value), callback.page
+
+    def run(session: Session) -> SearchPage | None:
+        search = get_saved_search(session=session, chat_id=chat.id, search_id=search_id)
+        if search is None:
+            return None
+        results = search_papers(session=session, query=parse_query(search.query),
+                                offset=page_number * SEARCH_PAGE_SIZE, limit=SEARCH_PAGE_SIZE)
+        if not results.papers:
+            return SearchPage("", None)
+        saved = favourite_ids(session=session, chat_id=chat.id, paper_ids=[paper.id for paper in results.papers])
+        return search_page(results.papers, query=search.query, total=results.total, page=page_number,
+                           search_id=search_id, saved=saved, t=t)
+
+    page = await services_of(context).db(run)
+    if page is None:
+        await query.answer(t.gettext("This search has expired. Send /search again."), show_alert=True)
+        return
+    if not page.text:
+        await query.answer(t.gettext("That page of results does not exist."), show_alert=True)
+        return
+    await query.answer()  # stops the spinner on the button
+    try:
+        await query.edit_message_text(page.text, parse_mode=ParseMode.HTML, reply_markup=page.keyboard,
+                                      link_preview_options=NO_PREVIEW)
+    except BadRequest as error:  # a double tap asks for the page already shown
+        if "not modified" not in error.message:
+            raise
+
+
+async def _send_details(message: Message, paper: Paper, t: Translator) -> None:
+    """The paper in as many messages as it needs, in the chat (and forum topic) of message."""
+    for text in render_paper_details(paper, t=t):
+        await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW, do_quote=False)
+
+
+async def show_paper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/paper ID: the full Chinese summary and English abstract, every author, affiliation and link."""
+    t = language_of(update, await load_chat(update, context))
+    text = argument_text(update.effective_message).strip()
+    if not text:
+        await reply(update, t.gettext("Which paper? Send /paper ID, e.g. /paper 42; /search shows IDs as #42."))
+        return
+    match = _PAPER_ID.fullmatch(text)
+    paper_id = int(match.group(1)) if match else None
+    if paper_id is None:
+        await reply(update, t.gettext("Paper IDs are numbers, e.g. /paper 42; /search shows them as #42."))
+        return
+    paper = await services_of(context).db(
+        lambda session: get_paper(session=session, paper_id=paper_id) if 0 < paper_id <= MAX_PAPER_ID else None)
+    if paper is None:
+        await reply(update, t.gettext("There is no paper #{id} in the store.").format(id=paper_id))
+        return
+    await _send_details(update.effective_message, paper, t)
+
+
+async def paper_details_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """📄 under a result: send that paper's details below the list."""
+    press = await read_button(update, context)
+    if press is None:
+        return
+    query, t, paper_id = update.callback_query, press.t, int(press.callback.value)
+    paper = await services_of(context).db(
+        lambda session: get_paper(session=session, paper_id=paper_id) if paper_id <= MAX_PAPER_ID else None)
+    if paper is None or not isinstance(query.message, Message):  # too old a message is inaccessible
+        await query.answer(t.gettext("This paper is no longer available."), show_alert=True)
+        return
+    await query.answer()
+    await _send_details(query.message, paper, t)
