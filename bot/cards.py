@@ -35,7 +35,8 @@ LINK_TEXT_LIMIT = 40
 LABEL_ROOM = 64  # details: text pieces leave this much room so a section label stays with its first piece
 MAX_URL_LENGTH = 2048  # longer "URLs" are garbage, not links
 BUTTONS_PER_ROW = 5
-MAX_BUTTONS = 100  # Telegram refuses a keyboard with more buttons, so a digest message holds at most this many cards
+MAX_BUTTONS = 100  # Telegram refuses a keyboard with more buttons
+MAX_CARDS_PER_MESSAGE = MAX_BUTTONS // 2  # each card has a ⭐ and a 📄 button
 HIGHLIGHT_MARK = "🔥"  # not ⭐: that is the save button
 KEYWORD_MARK = "🔑"  # the chat's included keywords a card matched
 KEYWORDS_SHOWN = 3
@@ -486,7 +487,7 @@ def render_digest(
         room = limit - header_length - separator if number == 1 else limit
         card, card_length = _fitted_card(paper, number=number, language=card_language, t=t, room=room,
                                          keywords=keywords)
-        if ids and (length + separator + card_length > limit or len(ids) >= MAX_BUTTONS):
+        if ids and (length + separator + card_length > limit or len(ids) >= MAX_CARDS_PER_MESSAGE):
             messages.append(DigestMessage(CARD_SEPARATOR.join(parts), tuple(ids), tuple(numbers)))
             parts, length, ids, numbers = [], -separator, [], []
         parts.append(card)
@@ -498,13 +499,17 @@ def render_digest(
 
 
 def star_keyboard(message: DigestMessage, *, saved: set[int]) -> InlineKeyboardMarkup:
-    """One ⭐ button per card (✅ once saved), numbered like the cards, in rows of up to five."""
-    buttons = [
-        InlineKeyboardButton(f"{'✅' if paper_id in saved else '⭐'} {number}",
-                             callback_data=encode(Action.FAVOURITE, paper_id))
-        for paper_id, number in zip(message.paper_ids, message.numbers, strict=True)
-    ]
-    rows = [buttons[start : start + BUTTONS_PER_ROW] for start in range(0, len(buttons), BUTTONS_PER_ROW)]
+    """Per card a ⭐ (✅ once saved) and a 📄 for its full details, numbered like the cards: rows of up to five
+    stars, each with its row of details below."""
+    cards = list(zip(message.paper_ids, message.numbers, strict=True))
+    rows = []
+    for start in range(0, len(cards), BUTTONS_PER_ROW):
+        chunk = cards[start : start + BUTTONS_PER_ROW]
+        rows.append([InlineKeyboardButton(f"{'✅' if paper_id in saved else '⭐'} {number}",
+                                          callback_data=encode(Action.FAVOURITE, paper_id))
+                     for paper_id, number in chunk])
+        rows.append([InlineKeyboardButton(f"📄 {number}", callback_data=encode(Action.PAPER_DETAILS, paper_id))
+                     for paper_id, number in chunk])
     return InlineKeyboardMarkup(rows)
 
 

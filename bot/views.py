@@ -17,7 +17,7 @@ from storage.ingest import IngestReport
 from storage.keywords import MAX_KEYWORDS, KeywordChange, KeywordSpec
 from storage.models import Chat, Paper, Source, SourceStatus
 from storage.parsing import ET_AL
-from storage.search import MAX_QUERY_LENGTH, MAX_QUERY_TERMS, QueryProblem
+from storage.search import MAX_QUERY_LENGTH, MAX_QUERY_TERMS, MAX_RESULTS, QueryProblem
 
 FAVOURITES_PAGE_SIZE = 5
 SEARCH_PAGE_SIZE = 5
@@ -293,8 +293,12 @@ def search_page(papers: Sequence[Paper], *, query: str, total: int, page: int, s
         return SearchPage(t.gettext("No papers match <b>{query}</b>. Try other or fewer words.").format(query=quoted),
                           None)
     pages = -(-total // SEARCH_PAGE_SIZE)
-    header = t.ngettext("<b>{count} paper</b> matches <b>{query}</b>", "<b>{count} papers</b> match <b>{query}</b>",
-                        total).format(count=total, query=quoted)
+    if total >= MAX_RESULTS:
+        header = t.gettext("<b>{count}+ papers</b> match <b>{query}</b>; the newest {count} are ranked").format(
+            count=total, query=quoted)
+    else:
+        header = t.ngettext("<b>{count} paper</b> matches <b>{query}</b>",
+                            "<b>{count} papers</b> match <b>{query}</b>", total).format(count=total, query=quoted)
     first = page * SEARCH_PAGE_SIZE + 1
     lines = [f"{header} · {page + 1}/{pages}"]
     lines += [_result_line(paper, number, t) for number, paper in enumerate(papers, start=first)]

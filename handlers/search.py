@@ -39,7 +39,8 @@ async def search_store(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     except QueryError as error:
         await reply(update, query_problem_text(error.problem, t))
         return
-    services, now = services_of(context), services_of(context).clock()
+    services = services_of(context)
+    now = services.clock()
 
     def run(session: Session) -> SearchPage:
         results = search_papers(session=session, query=query, offset=0, limit=SEARCH_PAGE_SIZE)
@@ -63,9 +64,13 @@ async def search_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
     def run(session: Session) -> SearchPage | None:
         search = get_saved_search(session=session, chat_id=chat.id, search_id=search_id)
-        if search is None:
+        try:
+            saved_query = parse_query(search.query) if search else None
+        except QueryError:  # saved under older limits
+            saved_query = None
+        if saved_query is None:
             return None
-        results = search_papers(session=session, query=parse_query(search.query),
+        results = search_papers(session=session, query=saved_query,
                                 offset=page_number * SEARCH_PAGE_SIZE, limit=SEARCH_PAGE_SIZE)
         if not results.papers:
             return SearchPage("", None)

@@ -123,7 +123,8 @@ async def test_chinese_user_onboarding_categories_today_and_favourites(world: Wo
     first_ids = {b["callback_data"] for b in first[0].buttons}
     second_ids = {b["callback_data"] for b in second[0].buttons}
     assert first_ids and second_ids and not first_ids & second_ids, "the second /today brings other papers"
-    assert [b["text"] for b in first[0].buttons] == ["⭐ 1", "⭐ 2", "⭐ 3", "⭐ 4", "⭐ 5"]
+    assert [b["text"] for b in first[0].buttons] == ["⭐ 1", "⭐ 2", "⭐ 3", "⭐ 4", "⭐ 5",
+                                                    "📄 1", "📄 2", "📄 3", "📄 4", "📄 5"]
 
     while True:
         replies = await bot.say(ZH_USER, ZH_USER, "/today")

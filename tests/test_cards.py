@@ -401,20 +401,24 @@ def test_visible_length_matches_telegrams_parser(markup: str) -> None:
 def test_star_keyboard_labels_data_and_rows() -> None:
     message = DigestMessage(text="x", paper_ids=tuple(range(101, 113)), numbers=tuple(range(6, 18)))
     rows = star_keyboard(message, saved={103, 112}).inline_keyboard
-    assert [len(row) for row in rows] == [5, 5, 2]
-    buttons = [button for row in rows for button in row]
-    assert [button.text for button in buttons][:4] == ["⭐ 6", "⭐ 7", "✅ 8", "⭐ 9"]
-    assert buttons[-1].text == "✅ 17"
-    for paper_id, button in zip(message.paper_ids, buttons, strict=True):
-        assert len(button.callback_data.encode()) <= MAX_CALLBACK_BYTES
-        callback = decode(button.callback_data)
-        assert callback is not None and callback.action is Action.FAVOURITE and callback.value == str(paper_id)
+    assert [len(row) for row in rows] == [5, 5, 5, 5, 2, 2], "each row of stars has its row of details below"
+    stars = [button for row in rows[::2] for button in row]
+    details = [button for row in rows[1::2] for button in row]
+    assert [button.text for button in stars][:4] == ["⭐ 6", "⭐ 7", "✅ 8", "⭐ 9"]
+    assert stars[-1].text == "✅ 17" and [button.text for button in details][:2] == ["📄 6", "📄 7"]
+    for action, buttons in ((Action.FAVOURITE, stars), (Action.PAPER_DETAILS, details)):
+        for paper_id, button in zip(message.paper_ids, buttons, strict=True):
+            assert len(button.callback_data.encode()) <= MAX_CALLBACK_BYTES
+            callback = decode(button.callback_data)
+            assert callback is not None and callback.action is action and callback.value == str(paper_id)
 
 
 def test_star_keyboard_for_a_digest_message(digests: list[list[Paper]]) -> None:
     [message] = render_digest(digests[0], language="both", t=EN, day=DAY)
     buttons = [button for row in star_keyboard(message, saved=set()).inline_keyboard for button in row]
-    assert [button.text for button in buttons] == [f"⭐ {n}" for n in range(1, len(digests[0]) + 1)]
+    numbers = range(1, len(digests[0]) + 1)
+    expected = [f"⭐ {n}" for n in numbers] + [f"📄 {n}" for n in numbers]
+    assert sorted(button.text for button in buttons) == sorted(expected)
     assert all(len(button.callback_data.encode()) <= MAX_CALLBACK_BYTES for button in buttons)
 
 
@@ -422,7 +426,8 @@ def test_a_digest_message_never_carries_more_cards_than_telegram_allows_buttons(
     bare = [make_paper(id=index, title_en="T", title_zh=None, summary_zh=None, abstract_en=None, authors=[],
                        affiliations=[], url=None, arxiv_id=None) for index in range(1, 251)]
     messages = render_digest(bare, language="en", t=EN, day=DAY)
-    assert [len(message.paper_ids) for message in messages] == [100, 100, 50]
+    assert [len(message.paper_ids) for message in messages] == [50] * 5
+    assert all(sum(map(len, star_keyboard(message, saved=set()).inline_keyboard)) == 100 for message in messages)
 
 
 # ---------------------------------------------------------------------------------------------------------------

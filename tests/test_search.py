@@ -10,12 +10,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, delete, text, update
 from sqlmodel import Session, select
 
+from bot.i18n import translator
+from bot.views import search_page
 from storage.db import alembic_config, make_engine, migrate, open_store, session_scope
 from storage.ingest import Ingestor
 from storage.models import DigestPaper, Paper
 from storage.search import (
     MAX_QUERY_LENGTH,
     MAX_QUERY_TERMS,
+    MAX_RESULTS,
     Phrase,
     QueryError,
     QueryProblem,
@@ -250,3 +253,27 @@ def test_upgrading_a_store_indexes_the_papers_already_in_it(database_url: str) -
     migrate(engine)
     assert len(_find(engine, "graphs")[0]) == 1
     engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The results page (pure)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_a_results_page_numbers_results_across_pages_with_stars_details_and_paging() -> None:
+    papers = [_paper(id=100 + n, category="CV", title_en=f"Paper <{n}>", authors=["Wei Wang", "Li Chen"])
+              for n in range(5)]
+    page = search_page(papers, query="vision & <b>", total=12, page=1, search_id=33, saved={101}, t=translator("en"))
+    assert page.text.startswith("<b>12 papers</b> match <b>vision &amp; &lt;b&gt;</b> · 2/3\n6. <b>[CV]</b> ")
+    assert "Paper &lt;0&gt; — Wei Wang et al. · <code>#100</code>" in page.text
+    rows = [[(button.text, button.callback_data) for button in row] for row in page.keyboard.inline_keyboard]
+    assert rows[0][:2] == [("⭐ 6", "f:100"), ("✅ 7", "f:101")] and rows[1][0] == ("📄 6", "d:100")
+    assert rows[2] == [("◀", "s:33:0"), ("▶", "s:33:2")]
+
+
+def test_a_query_matching_more_than_the_window_says_only_the_newest_are_ranked() -> None:
+    page = search_page([_paper(id=1, title_en="A")], query="learning", total=MAX_RESULTS, page=0, search_id=1,
+                       saved=set(), t=translator("zh"))
+    assert page.text.startswith(f"<b>{MAX_RESULTS}+ 篇论文</b>匹配 <b>learning</b>;只对最新的 {MAX_RESULTS} 篇排序")
+    nothing = search_page([], query="zzz", total=0, page=0, search_id=0, saved=set(), t=translator("en"))
+    assert nothing.keyboard is None and "No papers match <b>zzz</b>" in nothing.text

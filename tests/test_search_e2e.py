@@ -230,3 +230,26 @@ async def test_search_and_export_ask_an_unsubscribed_chat_to_start(world: World)
         assert "/start" in answer.plain_text
     (details,) = await world.bot.say(4004, 4004, "/paper 1")
     assert details.plain_text, "/paper needs no subscription"
+
+
+@pytest.mark.parametrize("place", sorted(CHATS))
+async def test_daily_cards_have_a_details_button_under_each_star(world: World, place: str) -> None:
+    """Details go where the digest is (which forum topic a digest goes to is the delivery's business)."""
+    chat, user, thread, _language = CHATS[place]
+    bot, emulator = world.bot, world.emulator
+    (digest,) = await bot.say(chat, user, "/today", message_thread_id=thread)
+    stars, details = _ids(digest, "f:"), _ids(digest, "d:")
+    assert len(stars) == 5 and details == stars
+    await bot.tap(chat, user, digest.message_id, f"f:{stars[2]}")
+    redrawn = emulator.message(chat, digest.message_id)
+    assert [b["text"] for b in redrawn.buttons] == ["⭐ 1", "⭐ 2", "✅ 3", "⭐ 4", "⭐ 5",
+                                                   "📄 1", "📄 2", "📄 3", "📄 4", "📄 5"], "starring keeps 📄"
+    before = len(emulator.sent(chat))
+    await bot.tap(chat, user, digest.message_id, f"d:{details[2]}")
+    sent = emulator.sent(chat)[before:]
+    _in_place(sent, digest.message_thread_id)
+    with session_scope(world.engine) as session:
+        paper = session.get(Paper, details[2])
+    whole = "\n".join(message.plain_text for message in sent)
+    assert (paper.title_en or paper.title_zh) in whole
+    assert all(part in whole for part in (paper.summary_zh, paper.abstract_en) if part)
