@@ -62,28 +62,26 @@ async def search_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     query, chat, t, callback = update.callback_query, press.chat, press.t, press.callback
     search_id, page_number = int(callback.value), callback.page
 
-    def run(session: Session) -> SearchPage | None:
+    def run(session: Session) -> SearchPage | str:
+        """The page, or why there is none to show."""
         search = get_saved_search(session=session, chat_id=chat.id, search_id=search_id)
         try:
             saved_query = parse_query(search.query) if search else None
         except QueryError:  # saved under older limits
             saved_query = None
-        if saved_query is None:
-            return None
+        if search is None or saved_query is None:
+            return t.gettext("This search has expired. Send /search again.")
         results = search_papers(session=session, query=saved_query,
                                 offset=page_number * SEARCH_PAGE_SIZE, limit=SEARCH_PAGE_SIZE)
         if not results.papers:
-            return SearchPage("", None)
+            return t.gettext("That page of results does not exist.")
         saved = favourite_ids(session=session, chat_id=chat.id, paper_ids=[paper.id for paper in results.papers])
         return search_page(results.papers, query=search.query, total=results.total, page=page_number,
                            search_id=search_id, saved=saved, t=t)
 
     page = await services_of(context).db(run)
-    if page is None:
-        await query.answer(t.gettext("This search has expired. Send /search again."), show_alert=True)
-        return
-    if not page.text:
-        await query.answer(t.gettext("That page of results does not exist."), show_alert=True)
+    if isinstance(page, str):
+        await query.answer(page, show_alert=True)
         return
     await query.answer()  # stops the spinner on the button
     try:
