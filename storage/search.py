@@ -6,7 +6,7 @@ words and numbers as they are (lowercased), every run of CJK characters as its o
 its last character ("扩散模型" → "扩散 散模 模型 型"). A query is turned into terms the same way, a CJK run becoming a
 phrase of bigrams, so "模型" or "扩散模型" match anywhere in a summary and a single character matches as a prefix.
 The term text is computed inside the database by triggers (``storage/migrations/versions/0004_search.py``): on
-SQLite by ``search_terms`` below, registered on every connection; on PostgreSQL by a PL/pgSQL twin of it that the
+SQLite by ``search_terms`` below, registered on every connection; on PostgreSQL by an SQL twin of it that the
 tests check against this one.
 """
 

@@ -27,6 +27,7 @@ from storage.search import (
     save_search,
     search_papers,
     search_terms,
+    word_pairs,
 )
 from tests.conftest import sample_text
 
@@ -221,12 +222,14 @@ TRICKY_TEXTS = [
 
 
 def test_postgresql_splits_text_exactly_like_python(postgres_url: str) -> None:
-    """The PL/pgSQL twin that feeds PostgreSQL's index must agree with the Python that splits queries."""
+    """The SQL twins that feed PostgreSQL's index must agree with the Python that splits queries."""
     engine = open_store(postgres_url)
     with Session(engine) as session:
         for value in TRICKY_TEXTS:
-            stored = session.connection().execute(text("SELECT search_terms(:value)"), {"value": value}).scalar_one()
+            stored, pairs = session.connection().execute(
+                text("SELECT search_terms(:value), search_pairs(search_terms(:value))"), {"value": value}).one()
             assert stored == search_terms(value), value
+            assert pairs == " ".join(word_pairs(stored.split())), value
     engine.dispose()
 
 
