@@ -33,7 +33,9 @@ TITLE_WEIGHT, PEOPLE_WEIGHT, BODY_WEIGHT = 20.0, 4.0, 1.0  # FTS5 bm25 column we
 CJK_CHARACTERS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # kana and Han ideographs
 _CJK_RUN = re.compile(f"[{CJK_CHARACTERS}]+")
 _RUN = re.compile(f"[{CJK_CHARACTERS}]+|[^\\W_{CJK_CHARACTERS}]+")
-PAIR_JOINER = "0"  # PostgreSQL's parser keeps "diffusion0model" one word; a clash only adds candidates
+# PostgreSQL's parser keeps "diffusionǂmodel" one word. ASCII terms never hold the joiner, so their pairs are exact;
+# elsewhere a clash would only add candidates that the phrase check then drops.
+PAIR_JOINER = "ǂ"
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "＂": '"', "「": '"', "」": '"'})
 
 
@@ -59,7 +61,7 @@ def search_terms(*parts: str | None) -> str:
 
 
 def word_pairs(terms: Sequence[str]) -> list[str]:
-    """'diffusion0model' for each two neighbouring non-CJK terms: PostgreSQL's phrase prefilter (see tsquery)."""
+    """'diffusionǂmodel' for each two neighbouring non-CJK terms: PostgreSQL's phrase index (see tsquery)."""
     return [f"{first}{PAIR_JOINER}{second}" for first, second in itertools.pairwise(terms)
             if not _is_cjk(first) and not _is_cjk(second)]
 
@@ -101,18 +103,28 @@ class SearchQuery:
         return " AND ".join(f'"{" ".join(phrase.terms)}"' + ("*" if phrase.prefix else "") for phrase in self.phrases)
 
     def tsquery(self) -> str:
-        """The PostgreSQL to_tsquery expression with the same meaning.
+        """The PostgreSQL to_tsquery expression that finds the same papers.
 
         A phrase also asks for its word pairs, which the index holds as single lexemes: the GIN index then finds
-        the few papers with those pairs instead of re-reading every paper that merely has all the words.
+        the few papers with those pairs instead of re-reading every paper that merely has all the words. A phrase
+        of two ASCII words is its pair alone ('graphǂneural' exists only where "graph neural" does), which the
+        index answers without re-reading any paper.
         """
         def one(phrase: Phrase) -> str:
+            pairs = [f"'{pair}'" for pair in word_pairs(phrase.terms)]
+            if len(phrase.terms) == 2 and not phrase.prefix and all(term.isascii() for term in phrase.terms):
+                return pairs[0]
             quoted = [f"'{term}'" for term in phrase.terms]
             if phrase.prefix:
                 quoted[-1] += ":*"
-            pairs = [f"'{pair}'" for pair in word_pairs(phrase.terms)]
             return " & ".join(["(" + " <-> ".join(quoted) + ")", *pairs])
         return " & ".join(one(phrase) for phrase in self.phrases)
+
+    def rank_tsquery(self) -> str:
+        """Every term of the query, for ts_rank to weigh where in a paper they occur (pairs rank nothing)."""
+        terms = [f"'{term}'" + (":*" if phrase.prefix and index == len(phrase.terms) - 1 else "")
+                 for phrase in self.phrases for index, term in enumerate(phrase.terms)]
+        return " & ".join(terms)
 
 
 def _phrase(text: str) -> Phrase | None:
@@ -172,8 +184,8 @@ _POSTGRESQL_SEARCH = text(
     "SELECT ranked.paper_id, count(*) OVER () FROM ("
     "SELECT paper_id FROM paper_search WHERE document @@ to_tsquery('simple', :query) "
     "ORDER BY paper_id DESC LIMIT :window) AS newest JOIN paper_search AS ranked USING (paper_id) "
-    "ORDER BY ts_rank('{0, 0.05, 0.2, 1}', ranked.document, to_tsquery('simple', :query)) DESC, ranked.paper_id DESC "
-    "LIMIT :limit OFFSET :offset")
+    "ORDER BY ts_rank('{0, 0.05, 0.2, 1}', ranked.document, to_tsquery('simple', :rank_query)) DESC, "
+    "ranked.paper_id DESC LIMIT :limit OFFSET :offset")
 _SQLITE_COUNT = text("SELECT count(*) FROM (SELECT rowid FROM paper_fts WHERE paper_fts MATCH :query "
                      "ORDER BY rowid DESC LIMIT :window)")
 _POSTGRESQL_COUNT = text("SELECT count(*) FROM (SELECT paper_id FROM paper_search "
@@ -191,6 +203,8 @@ def search_papers(*, session: Session, query: SearchQuery, offset: int, limit: i
     """Papers matching every word and phrase, best first (title matches lead), among the newest MAX_RESULTS."""
     postgresql, expression = _backend_query(session, query)
     params = {"query": expression, "window": MAX_RESULTS, "limit": limit, "offset": offset}
+    if postgresql:
+        params["rank_query"] = query.rank_tsquery()
     rows = session.connection().execute(_POSTGRESQL_SEARCH if postgresql else _SQLITE_SEARCH, params).all()
     if not rows:
         return SearchResults([], count_matches(session=session, query=query) if offset else 0)

@@ -56,8 +56,10 @@ def test_a_query_is_words_and_quoted_phrases() -> None:
     assert query.phrases == (Phrase(("diffusion",)), Phrase(("language", "model")),
                              Phrase(("扩散", "散模", "模型")), Phrase(("图",), prefix=True))
     assert query.fts5() == '"diffusion" AND "language model" AND "扩散 散模 模型" AND "图"*'
-    assert query.tsquery() == ("('diffusion') & ('language' <-> 'model') & 'language0model' & "
-                               "('扩散' <-> '散模' <-> '模型') & ('图':*)")
+    assert query.tsquery() == "('diffusion') & 'languageǂmodel' & ('扩散' <-> '散模' <-> '模型') & ('图':*)"
+    assert query.rank_tsquery() == "'diffusion' & 'language' & 'model' & '扩散' & '散模' & '模型' & '图':*"
+    assert parse_query('"Wei Müller Wang"').tsquery() == \
+        "('wei' <-> 'müller' <-> 'wang') & 'weiǂmüller' & 'müllerǂwang'", "longer or non-ASCII: checked as a phrase"
 
 
 def test_smart_quotes_from_phone_keyboards_work_like_straight_ones() -> None:
@@ -92,7 +94,7 @@ def test_hostile_query_syntax_is_only_words() -> None:
     """FTS5 and tsquery operators typed by a user are punctuation, never syntax."""
     query = parse_query(HOSTILE)
     assert query.fts5() == '"near a" AND "b" AND "or" AND "title x"', "a word with punctuation inside is a phrase"
-    assert query.tsquery() == "('near' <-> 'a') & 'near0a' & ('b') & ('or') & ('title' <-> 'x') & 'title0x'"
+    assert query.tsquery() == "'nearǂa' & ('b') & ('or') & 'titleǂx'"
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -57,12 +57,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 """
 
-# Neighbouring non-CJK terms joined by '0' ("diffusion0model"), as storage.search.word_pairs: lexemes that let a
+# Neighbouring non-CJK terms joined by 'ǂ' ("diffusionǂmodel"), as storage.search.word_pairs: lexemes that let a
 # phrase query find its few candidates in the GIN index instead of re-reading every paper holding its words.
 _POSTGRESQL_PAIRS = f"""
 CREATE FUNCTION search_pairs(terms text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(string_agg(previous || '0' || term, ' ' ORDER BY position), '')
+    SELECT coalesce(string_agg(previous || 'ǂ' || term, ' ' ORDER BY position), '')
     FROM (SELECT term, position, lag(term) OVER (ORDER BY position) AS previous
           FROM unnest(string_to_array(terms, ' ')) WITH ORDINALITY AS split(term, position)) AS neighbours
     WHERE previous IS NOT NULL AND term !~ '^[{CJK}]' AND previous !~ '^[{CJK}]'
