@@ -65,7 +65,9 @@ async def _conversation(bot: Playground, out: Callable[[str], None]) -> None:
     out(f"👤 Lin taps [{first.buttons[0]['text']}]")
     answer = await bot.tap(USER_ID, USER_ID, first.message_id, star)
     out(f"🤖 (toast) {answer['text'] if answer else ''}")
-    out(_bubble(bot.emulator.message(USER_ID, first.message_id), edited=True).split("\n")[-1] + "\n")
+    starred = bot.emulator.message(USER_ID, first.message_id)
+    keyboard_rows = len((starred.reply_markup or {}).get("inline_keyboard", []))
+    out("\n".join(_bubble(starred, edited=True).split("\n")[-keyboard_rows:]) + "\n")  # just the redrawn buttons
     await say("/favorites")
     await say("/lang en")
     await say("/today")
