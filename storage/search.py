@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,8 +32,8 @@ SEARCHES_KEPT_PER_CHAT = 20  # page buttons of older result lists say the search
 TITLE_WEIGHT, PEOPLE_WEIGHT, BODY_WEIGHT = 20.0, 4.0, 1.0  # FTS5 bm25 column weights: title matches lead
 
 CJK_CHARACTERS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # kana and Han ideographs
-_CJK_RUN = re.compile(f"[{CJK_CHARACTERS}]+")
 _RUN = re.compile(f"[{CJK_CHARACTERS}]+|[^\\W_{CJK_CHARACTERS}]+")
+_ASCII_RUN = re.compile("[a-z0-9]+")
 # PostgreSQL's parser keeps "diffusionǂmodel" one word. ASCII terms never hold the joiner, so their pairs are exact;
 # elsewhere a clash would only add candidates that the phrase check then drops.
 PAIR_JOINER = "ǂ"
@@ -40,8 +41,10 @@ _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "＂": '"', "「": 
 
 
 def _is_cjk(run: str) -> bool:
-    """Whether a run (as _RUN splits text) is CJK characters."""
-    return bool(_CJK_RUN.match(run))
+    """Whether a run (as _RUN splits text) is CJK characters: its first character tells (comparisons beat a regex)."""
+    first = run[0]
+    return ("\u3040" <= first <= "\u30ff" or "\u3400" <= first <= "\u4dbf" or "\u4e00" <= first <= "\u9fff"
+            or "\uf900" <= first <= "\ufaff")
 
 
 def _bigrams(run: str) -> list[str]:
@@ -51,12 +54,19 @@ def _bigrams(run: str) -> list[str]:
 
 def search_terms(*parts: str | None) -> str:
     """The term text indexed for these fields: space-separated Latin words and CJK bigrams (see the module doc)."""
+    # SQLite's triggers call this for every paper stored, so plain English skips the Unicode-aware pass.
     terms: list[str] = []
-    for run in _RUN.findall(" ".join(part for part in parts if part).lower()):
-        if _is_cjk(run):
-            terms += [*_bigrams(run), run[-1]]
-        else:
-            terms.append(run)
+    for part in parts:
+        lowered = (part or "").lower()
+        if lowered.isascii():
+            terms += _ASCII_RUN.findall(lowered)
+            continue
+        for run in _RUN.findall(lowered):
+            if _is_cjk(run):
+                terms += map(operator.add, run, run[1:])  # the bigrams
+                terms.append(run[-1])
+            else:
+                terms.append(run)
     return " ".join(terms)
 
 
