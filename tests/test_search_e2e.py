@@ -21,7 +21,7 @@ from tests.conftest import sample_text
 
 ZH_USER, EN_USER = 1001, 1002
 GROUP, GROUP_ADMIN, MEMBER = -500, 2001, 2002
-FORUM, FORUM_ADMIN, TOPIC = -1_000_000_000_777, 3001, 42
+FORUM, FORUM_ADMIN, TOPIC = -1_000_000_000_777, 3001, 1  # the topic is the forum's first message
 NOW = datetime(2026, 11, 22, 0, 30, tzinfo=UTC)
 ROBOTS = 12  # papers about robots added to the samples, enough for three pages
 
@@ -54,6 +54,7 @@ async def world(tmp_path) -> AsyncIterator[World]:
         emulator.add_group(GROUP, title="ML reading group", admins={GROUP_ADMIN}, members={MEMBER})
         emulator.add_group(FORUM, title="Papers forum", supergroup=True, is_forum=True, admins={FORUM_ADMIN},
                            members={MEMBER})
+        assert emulator.create_forum_topic(FORUM, "Reading list", by=FORUM_ADMIN) == TOPIC
         settings = emulator_settings(emulator, url, private_chat_per_second=1000, private_burst=100,
                                      group_per_minute=60_000)
         async with running_bot(settings, engine, emulator=emulator, clock=lambda: NOW) as bot:
