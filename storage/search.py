@@ -5,9 +5,9 @@ word inside a sentence. Both backends therefore index a derived *term text* inst
 words and numbers as they are (lowercased), every run of CJK characters as its overlapping bigrams followed by
 its last character ("扩散模型" → "扩散 散模 模型 型"). A query is turned into terms the same way, a CJK run becoming a
 phrase of bigrams, so "模型" or "扩散模型" match anywhere in a summary and a single character matches as a prefix.
-The term text is computed inside the database by triggers (``storage/migrations/versions/0004_search.py``): on
-SQLite by ``search_terms`` below, registered on every connection; on PostgreSQL by an SQL twin of it that the
-tests check against this one.
+The term text is computed inside the database (``storage/migrations/versions/0004_search.py``): on SQLite by
+``search_terms`` below, registered on every connection, when ``index_pending`` writes the papers that triggers
+queued; on PostgreSQL by triggers calling an SQL twin of it that the tests check against this one.
 """
 
 from __future__ import annotations
@@ -209,8 +209,35 @@ def _backend_query(session: Session, query: SearchQuery) -> tuple[bool, str]:
     return postgresql, query.tsquery() if postgresql else query.fts5()
 
 
+# SQLite's triggers only queue stored papers (see migration 0004); their entries are written here, in one batch.
+_SQLITE_PENDING = text("SELECT 1 FROM search_queue LIMIT 1")
+_SQLITE_INDEX_PENDING = (
+    text("DELETE FROM paper_fts WHERE rowid IN (SELECT paper_id FROM search_queue)"),
+    text("INSERT INTO paper_fts (rowid, title, people, body) "
+         "SELECT paper.id, search_terms(paper.title_en, paper.title_zh), "
+         "search_terms((SELECT group_concat(value, ' ') FROM json_each(paper.authors)), "
+         "(SELECT group_concat(value, ' ') FROM json_each(paper.affiliations))), "
+         "search_terms(paper.abstract_en, paper.summary_zh) "
+         "FROM search_queue JOIN paper ON paper.id = search_queue.paper_id"),
+    text("DELETE FROM search_queue"),
+)
+
+
+def index_pending(session: Session) -> None:
+    """Write the search entries of papers stored or changed since the last search (SQLite; PostgreSQL's triggers
+    index at once)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return
+    connection = session.connection()
+    if connection.execute(_SQLITE_PENDING).first() is None:
+        return
+    for statement in _SQLITE_INDEX_PENDING:
+        connection.execute(statement)
+
+
 def search_papers(*, session: Session, query: SearchQuery, offset: int, limit: int) -> SearchResults:
     """Papers matching every word and phrase, best first (title matches lead), among the newest MAX_RESULTS."""
+    index_pending(session)
     postgresql, expression = _backend_query(session, query)
     params = {"query": expression, "window": MAX_RESULTS, "limit": limit, "offset": offset}
     if postgresql:

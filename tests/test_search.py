@@ -201,6 +201,21 @@ def test_the_index_follows_merges_edits_and_deletes(engine: Engine) -> None:
     assert _find(engine, "renamed") == ([], 0) and _find(engine, "深度估计") == ([], 0)
 
 
+def test_sqlite_queues_stored_papers_and_the_next_search_indexes_them(sqlite_url: str) -> None:
+    """Ingesting only queues papers on SQLite (writing the entries would halve the ingest rate)."""
+    engine = open_store(sqlite_url)
+    first, second = _add(engine, _paper(title_en="Queued Graph Paper"), _paper(title_en="Another Graph Paper"))
+    with session_scope(engine) as session:
+        queued = session.connection().execute(text("SELECT paper_id FROM search_queue ORDER BY paper_id")).scalars()
+        assert list(queued) == [first, second]
+    assert sorted(_find(engine, "graph")[0]) == [first, second]
+    with session_scope(engine) as session:
+        assert session.connection().execute(text("SELECT count(*) FROM search_queue")).scalar_one() == 0
+        session.exec(update(Paper).where(Paper.id == first).values(title_en="Renamed Tree Paper"))
+    assert _find(engine, "graph")[0] == [second] and _find(engine, "tree")[0] == [first], "no stale entry left"
+    engine.dispose()
+
+
 def test_saved_searches_belong_to_their_chat_and_old_ones_expire(engine: Engine) -> None:
     with session_scope(engine) as session:
         ids = [save_search(session=session, chat_id=7, query=f"q{n}", now=NOW).id for n in range(25)]
