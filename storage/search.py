@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import json
 import operator
 import re
 from collections.abc import Sequence
@@ -210,16 +211,16 @@ def _backend_query(session: Session, query: SearchQuery) -> tuple[bool, str]:
 
 
 # SQLite's triggers only queue stored papers (see migration 0004); their entries are written here, in one batch.
-_SQLITE_PENDING = text("SELECT 1 FROM search_queue LIMIT 1")
-_SQLITE_INDEX_PENDING = (
-    text("DELETE FROM paper_fts WHERE rowid IN (SELECT paper_id FROM search_queue)"),
+INDEX_BATCH = 500  # papers written per statement
+_SQLITE_NEXT_BATCH = text("SELECT paper_id FROM search_queue ORDER BY paper_id LIMIT :batch")
+_SQLITE_INDEX_BATCH = (  # a queued paper has no entry yet (the triggers delete a changed paper's entry)
     text("INSERT INTO paper_fts (rowid, title, people, body) "
          "SELECT paper.id, search_terms(paper.title_en, paper.title_zh), "
          "search_terms((SELECT group_concat(value, ' ') FROM json_each(paper.authors)), "
          "(SELECT group_concat(value, ' ') FROM json_each(paper.affiliations))), "
          "search_terms(paper.abstract_en, paper.summary_zh) "
-         "FROM search_queue JOIN paper ON paper.id = search_queue.paper_id"),
-    text("DELETE FROM search_queue"),
+         "FROM paper WHERE paper.id IN (SELECT value FROM json_each(:ids))"),
+    text("DELETE FROM search_queue WHERE paper_id IN (SELECT value FROM json_each(:ids))"),
 )
 
 
@@ -229,10 +230,9 @@ def index_pending(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         return
     connection = session.connection()
-    if connection.execute(_SQLITE_PENDING).first() is None:
-        return
-    for statement in _SQLITE_INDEX_PENDING:
-        connection.execute(statement)
+    while ids := list(connection.execute(_SQLITE_NEXT_BATCH, {"batch": INDEX_BATCH}).scalars()):
+        for statement in _SQLITE_INDEX_BATCH:
+            connection.execute(statement, {"ids": json.dumps(ids)})
 
 
 def search_papers(*, session: Session, query: SearchQuery, offset: int, limit: int) -> SearchResults:

@@ -109,22 +109,29 @@ def upgrade() -> None:
         _upgrade_sqlite()
 
 
-def _upgrade_sqlite() -> None:
-    """An FTS5 table filled here for the papers already stored, and a queue that triggers fill for later ones.
+_SQLITE_DELETE_INDEXED = ("INSERT INTO paper_fts (paper_fts, rowid, title, people, body) "
+                          "SELECT 'delete', old.id, {values} "
+                          "WHERE NOT EXISTS (SELECT 1 FROM search_queue WHERE paper_id = old.id);")
 
-    Writing the index costs about 0.25 ms a paper (the term text, then FTS5), half of what storing a paper costs,
-    so the ingest path only queues the paper; storage.search.index_pending writes the queued entries in one batch
-    before a search reads the index. The table keeps its content so a queued paper's old entry can be deleted.
+
+def _upgrade_sqlite() -> None:
+    """A contentless FTS5 table filled here for the papers already stored, and a queue for later ones.
+
+    Writing an entry costs about as much as storing the paper, so storing one only queues it, and
+    storage.search.index_pending writes the queued entries in batches before a search reads the index. A queued
+    paper has no entry; changing or deleting an indexed paper removes its entry at once (FTS5 needs the text it
+    was given, which the paper still holds at that moment).
     """
-    op.execute("CREATE VIRTUAL TABLE paper_fts USING fts5(title, people, body, "
+    op.execute("CREATE VIRTUAL TABLE paper_fts USING fts5(title, people, body, content='', "
                "tokenize='unicode61 remove_diacritics 2')")
     op.execute("CREATE TABLE search_queue (paper_id INTEGER PRIMARY KEY)")
-    for event in ("INSERT", f"UPDATE OF {WATCHED}"):
-        name = event.split()[0].lower()
-        op.execute(f"CREATE TRIGGER paper_fts_{name} AFTER {event} ON paper BEGIN "
-                   f"INSERT OR IGNORE INTO search_queue (paper_id) VALUES (new.id); END")
-    op.execute("CREATE TRIGGER paper_fts_delete AFTER DELETE ON paper BEGIN "
-               "DELETE FROM paper_fts WHERE rowid = old.id; DELETE FROM search_queue WHERE paper_id = old.id; END")
+    delete_indexed = _SQLITE_DELETE_INDEXED.format(values=_sqlite_values("old"))
+    op.execute("CREATE TRIGGER paper_fts_insert AFTER INSERT ON paper BEGIN "
+               "INSERT OR IGNORE INTO search_queue (paper_id) VALUES (new.id); END")
+    op.execute(f"CREATE TRIGGER paper_fts_update AFTER UPDATE OF {WATCHED} ON paper BEGIN {delete_indexed} "
+               f"INSERT OR IGNORE INTO search_queue (paper_id) VALUES (new.id); END")
+    op.execute(f"CREATE TRIGGER paper_fts_delete AFTER DELETE ON paper BEGIN {delete_indexed} "
+               f"DELETE FROM search_queue WHERE paper_id = old.id; END")
     op.execute(f"INSERT INTO paper_fts (rowid, title, people, body) SELECT paper.id, {_sqlite_values('paper')} "
                f"FROM paper")
 
