@@ -18,6 +18,7 @@ from bot.config import Settings, SettingsError, load_settings
 from storage.db import open_store, session_scope
 from storage.ingest import Ingestor, IngestReport
 from storage.papers import export_rows
+from storage.search import index_pending
 
 DEFAULT_LISTEN = "127.0.0.1"  # behind a reverse proxy; pass --listen 0.0.0.0 to face the internet directly
 DEFAULT_PORT = 8080
@@ -108,6 +109,8 @@ def run_ingest(settings: Settings, sources: Sequence[str], digest_date: date | N
         for problem in report.problems:
             print(f"  warning: {problem}")
         failed += report.error is not None
+    with session_scope(engine) as session:  # so the first /search after a big batch does not pay for its index
+        index_pending(session)
     return 1 if failed else 0
 
 

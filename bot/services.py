@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.metrics import BotMetrics
 from storage.db import session_scope
 from storage.ingest import Ingestor, IngestReport
+from storage.search import index_pending
 
 T = TypeVar("T")
 SERVICES_KEY = "services"
@@ -147,4 +148,6 @@ async def ingest_digest(services: Services, text: str, *, source: str) -> Ingest
                         timeout=services.settings.fetch_timeout)
     report = await asyncio.to_thread(ingestor.ingest_text, text, source=source)
     services.metrics.count_ingestion(report)
+    if report.new or report.merged:  # index now, so no subscriber's /search waits for it
+        await services.db(index_pending)
     return report

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, SentMessage
@@ -328,6 +328,8 @@ async def test_admin_ingests_a_document_a_reply_and_rejects_junk(world: World) -
               "We fold laundry with a robot arm.\nhttps://arxiv.org/abs/2601.00001\n").encode()
     (report,) = await bot.send_document(ADMIN, ADMIN, "robots.txt", digest)
     assert "1 papers found, 1 new" in report.plain_text
+    with session_scope(world.engine) as session:  # indexed at once: no /search is left to write the entries
+        assert session.connection().execute(text("SELECT count(*) FROM search_queue")).scalar_one() == 0
     (again,) = await bot.send_document(ADMIN, ADMIN, "robots-again.txt", digest, caption="/ingest")
     assert "ingested before" in again.plain_text
     junk_message_id = world.emulator.user_sends_document(ADMIN, ADMIN, "junk.bin", b"\x89PNG\x00\x00\x00binary")

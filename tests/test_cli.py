@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -327,3 +328,14 @@ def test_ingest_and_export_on_postgresql(postgres_url: str) -> None:
     rows = export.rows()
     assert len(rows) == sum(SAMPLE_COUNTS)
     assert all(set(row) == EXPORT_KEYS for row in rows)
+
+
+def test_ingest_leaves_every_paper_searchable(samples_store: Store) -> None:
+    """The batch writes its search entries itself: nothing is left queued for the first /search to write."""
+    with sqlite3.connect(samples_store.path) as store:
+        queued = store.execute("SELECT count(*) FROM search_queue").fetchone()[0]
+        indexed = store.execute("SELECT count(*) FROM paper_fts WHERE paper_fts MATCH 'diffusion'").fetchone()[0]
+        papers = store.execute("SELECT count(*) FROM paper WHERE lower(title_en) LIKE '%diffusion%'").fetchone()[0]
+    assert queued == 0
+    assert papers > 0
+    assert indexed >= papers
