@@ -82,8 +82,8 @@ class Paper(SQLModel, table=True):
     rank_date: date | None = Field(default=None)
     rank_digest_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
-    # arXiv answered for this id (found or not): never asked again. Indexed for picks past a seen mark.
-    arxiv_checked_at: datetime | None = Field(default=None, index=True)
+    # arXiv answered for this id (found or not): never asked again. Indexed (below) for picks past a seen mark.
+    arxiv_checked_at: datetime | None = None
     arxiv_retry_at: datetime | None = None  # claimed by an enrichment run, or postponed after arXiv failed
 
 
@@ -97,6 +97,12 @@ Index("ix_paper_pick", Paper.rank_date.desc(), Paper.rank_digest_id.desc(), Pape
 # Papers still waiting for arXiv metadata, newest first, without reading the papers that have no arXiv id.
 ARXIV_WAITING = "arxiv_id IS NOT NULL AND arxiv_checked_at IS NULL"
 Index("ix_paper_arxiv_waiting", Paper.id, postgresql_where=text(ARXIV_WAITING), sqlite_where=text(ARXIV_WAITING))
+
+# Papers arXiv answered for, by when: a pick past a seen mark reads those answered since the mark. Partial, as
+# almost every paper is never checked, so storing a new paper does not write an entry (migration 0008).
+ARXIV_CHECKED = "arxiv_checked_at IS NOT NULL"
+Index("ix_paper_arxiv_checked_at", Paper.arxiv_checked_at, postgresql_where=text(ARXIV_CHECKED),
+      sqlite_where=text(ARXIV_CHECKED))
 
 
 class DigestPaper(SQLModel, table=True):

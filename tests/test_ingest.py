@@ -8,12 +8,13 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from alembic import command
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlmodel import select
 
-from storage.db import session_scope
+from storage.db import alembic_config, make_engine, migrate, session_scope
 from storage.ingest import ABSTRACT_KEY_CHARS, Ingestor, PaperDraft, abstract_key, merge_into, new_draft, paper_keys
 from storage.ingest_sql import INSERT_CHUNK, PAPER_COLUMNS, IngestStatements, _json_strings
 from storage.models import Digest, DigestPaper, Paper
@@ -227,3 +228,48 @@ def test_a_new_paper_is_drafted_as_merging_it_into_an_empty_draft_would() -> Non
         merged = PaperDraft(minor=parsed.minor, title_key=keys.get("title"), abstract_key=keys.get("abstract"))
         merge_into(merged, parsed, rank_date=date(2026, 11, 1), rank_digest_id=7)
         assert new_draft(parsed, keys, rank_date=date(2026, 11, 1), rank_digest_id=7) == merged
+
+
+def _checked_index_and_plan(engine: Engine) -> tuple[str, str]:
+    """The arXiv-checked index's definition, and how a range test on its column is planned."""
+    query = "SELECT id FROM paper WHERE arxiv_checked_at >= '2026-01-01'"
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            definition = connection.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_paper_arxiv_checked_at'").scalar_one()
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a tiny table is read whole otherwise
+            plan = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {query}"))
+        else:
+            definition = connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'ix_paper_arxiv_checked_at'").scalar_one()
+            plan = " ".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}"))
+    return definition, plan
+
+
+def test_migration_0008_indexes_only_checked_papers_keeps_them_and_goes_back(database_url: str) -> None:
+    engine = make_engine(database_url)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004_search")
+        for arxiv_id, checked in (("2601.00001", "2026-11-20 08:00:00"), ("2601.00002", None)):
+            connection.execute(text(
+                "INSERT INTO paper (category_inferred, title_en, authors, affiliations, arxiv_id, highlight, minor, "
+                "created_at, arxiv_checked_at) VALUES (false, 'Kept', '[]', '[]', :arxiv_id, false, false, "
+                "CURRENT_TIMESTAMP, :checked)"), {"arxiv_id": arxiv_id, "checked": checked})
+    migrate(engine)
+    definition, plan = _checked_index_and_plan(engine)
+    assert "arxiv_checked_at IS NOT NULL" in definition
+    assert "ix_paper_arxiv_checked_at" in plan, "the partial index still serves the range test of seen marks"
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT arxiv_id FROM paper WHERE arxiv_checked_at >= '2026-01-01'")
+        assert [row[0] for row in rows] == ["2601.00001"]
+        assert connection.exec_driver_sql("SELECT count(*) FROM paper").scalar_one() == 2
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004_search")
+    definition, _plan = _checked_index_and_plan(engine)
+    assert "WHERE" not in definition.upper()
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM paper").scalar_one() == 2
+    engine.dispose()
