@@ -121,11 +121,14 @@ class CategoryModel:
             return
         self.documents[category] += 1
         words = set(found)  # presence, not frequency: one long abstract must not outweigh ten titles
-        # dict.get, not Counter's += : a missing word would cost a Python-level __missing__ call each.
         counts, every = self.word_counts[category], self.all_counts
-        for word in words:
-            counts[word] = counts.get(word, 0) + weight
-            every[word] = every.get(word, 0) + weight
+        if weight == 1:  # every paper: Counter.update counts an iterable in C, adding one per word
+            counts.update(words)
+            every.update(words)
+        else:  # dict.get, not Counter's += : a missing word would cost a Python-level __missing__ call each
+            for word in words:
+                counts[word] = counts.get(word, 0) + weight
+                every[word] = every.get(word, 0) + weight
         self.totals[category] += weight * len(words)
         self._dirty.update(words)
 

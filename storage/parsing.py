@@ -176,7 +176,8 @@ def parse_authors(line: str) -> tuple[str, ...] | None:
             name = name[4:].strip()
         if not name:
             continue
-        if _AUTHOR_NAME.match(name) is None or not any(t[0].isupper() for t in name.split()):
+        # A capital first letter settles the capital test at once; other names look at each word's first letter.
+        if _AUTHOR_NAME.match(name) is None or not (name[0].isupper() or any(t[0].isupper() for t in name.split())):
             return None
         names.append(name)
     if not names or (len(names) == 1 and " " not in names[0] and not cut):
