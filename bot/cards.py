@@ -7,6 +7,7 @@ split, it is shortened (abstract first) until it fits.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ KEYWORD_MARK = "🔑"  # the chat's included keywords a card matched
 KEYWORDS_SHOWN = 3
 ELLIPSIS = "…"
 CARD_SEPARATOR = "\n\n"
+FITTED_CARDS_KEPT = 1024  # rendered cards remembered: a broadcast sends the same few papers to thousands of chats
 ARXIV_ABS_URL = "https://arxiv.org/abs/{arxiv_id}"
 
 
@@ -436,8 +438,30 @@ def render_card(paper: Paper, *, number: int, language: str, t: Translator,
                  keywords=keywords)
 
 
+_fitted_cards: dict[tuple[object, ...], tuple[str, int]] = {}
+
+
+def _paper_content(paper: Paper) -> tuple[object, ...]:
+    """Every stored field of the paper: a card rendered from equal content is the same card."""
+    return tuple(tuple(value) if isinstance(value, list) else value
+                 for value in (getattr(paper, name) for name in Paper.model_fields))
+
+
 def _fitted_card(paper: Paper, *, number: int, language: Language, t: Translator, room: int,
                  keywords: Sequence[KeywordSpec]) -> tuple[str, int]:
+    """The fullest version of a card that fits in room, remembered by everything it is made from."""
+    key = (_paper_content(paper), number, language, t, room, tuple(keywords))
+    if (known := _fitted_cards.get(key)) is not None:
+        return known
+    if len(_fitted_cards) >= FITTED_CARDS_KEPT:
+        _fitted_cards.clear()
+    _fitted_cards[key] = fitted = _fit_card(paper, number=number, language=language, t=t, room=room,
+                                            keywords=keywords)
+    return fitted
+
+
+def _fit_card(paper: Paper, *, number: int, language: Language, t: Translator, room: int,
+              keywords: Sequence[KeywordSpec]) -> tuple[str, int]:
     """The fullest version of a card that fits in room, with its visible length; never split, only shortened."""
     for budget in _BUDGETS:
         card = _card(paper, number=number, language=language, t=t, budget=budget, keywords=keywords)
@@ -501,7 +525,13 @@ def render_digest(
 def star_keyboard(message: DigestMessage, *, saved: set[int]) -> InlineKeyboardMarkup:
     """Per card a ⭐ (✅ once saved) and a 📄 for its full details, numbered like the cards: rows of up to five
     stars, each with its row of details below."""
-    cards = list(zip(message.paper_ids, message.numbers, strict=True))
+    return _keyboard(message.paper_ids, message.numbers, frozenset(saved.intersection(message.paper_ids)))
+
+
+@functools.lru_cache(maxsize=FITTED_CARDS_KEPT)
+def _keyboard(paper_ids: tuple[int, ...], numbers: tuple[int, ...], saved: frozenset[int]) -> InlineKeyboardMarkup:
+    """One keyboard per distinct message: Telegram objects are immutable, so every chat can share it."""
+    cards = list(zip(paper_ids, numbers, strict=True))
     rows = []
     for start in range(0, len(cards), BUTTONS_PER_ROW):
         chunk = cards[start : start + BUTTONS_PER_ROW]
