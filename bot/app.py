@@ -56,6 +56,17 @@ def pace_limits(settings: Settings) -> PaceLimits:
                       group_per_minute=settings.group_per_minute)
 
 
+class DigestApplication(Application):  # type: ignore[type-arg]
+    """python-telegram-bot's Application, stopping the scheduled jobs without cutting one short."""
+
+    async def stop(self) -> None:
+        """Start no new job first: APScheduler cancels a run it has just begun when it shuts down, logging that as
+        an error. Runs already going finish; a tick sees ``running`` turn false and takes no new digest."""
+        if self.job_queue is not None and self.job_queue.scheduler.running:
+            self.job_queue.scheduler.pause()
+        await super().stop()
+
+
 def build_application(settings: Settings, engine: Engine, *, clock: Callable[[], datetime] = system_clock,
                       with_scheduler: bool = True) -> Application:  # type: ignore[type-arg]
     """The whole bot, ready for polling or a webhook."""
@@ -64,6 +75,7 @@ def build_application(settings: Settings, engine: Engine, *, clock: Callable[[],
     metrics = BotMetrics()
     application = (
         ApplicationBuilder()
+        .application_class(DigestApplication)
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlmodel import Session
 from telegram.ext import Application, ContextTypes
 
 from bot.delivery import DeliveryOutcome, deliver_digest
 from bot.services import Services, services_of
 from storage.chats import claim_due_chats
 from storage.models import DeliveryKind, PendingDigest
-from storage.pending import lease_pending_digests
+from storage.pending import lease_pending_digests, release_pending_digest
 
 log = logging.getLogger(__name__)
 CLAIM_BATCH = 500
@@ -24,6 +25,8 @@ CLAIM_BATCH = 500
 async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> list[DeliveryOutcome]:
     """One tick: turn due chats into pending digests, then deliver every pending digest this process can lease."""
     services = services_of(context)
+    if not context.application.running:
+        return []  # the bot is stopping: what is due stays owed for the next start
     with services.metrics.tick_seconds.time():
         outcomes = await _claim_and_deliver(context, services)
     if outcomes:
@@ -54,20 +57,25 @@ async def _deliver_leased(context: ContextTypes.DEFAULT_TYPE, services: Services
     """Lease pending digests chunk by chunk and keep DELIVERY_CONCURRENCY workers busy on them.
 
     The next chunk is leased before the workers run dry, so the rate limiter, not the leasing, sets the pace.
+    When the bot stops, the digests being sent finish and the leased ones not yet begun are handed back, still owed.
     """
     settings = services.settings
     chunk, workers = lease_chunk(services), settings.delivery_concurrency
     queue: asyncio.Queue[PendingDigest | None] = asyncio.Queue()
     outcomes: list[DeliveryOutcome] = []
+    unsent: list[PendingDigest] = []
 
     async def work() -> None:
         while (pending := await queue.get()) is not None:
+            if not context.application.running:
+                unsent.append(pending)
+                continue
             outcomes.append(await deliver_digest(bot=context.bot, services=services, chat_id=pending.chat_id,
                                                  kind=DeliveryKind.SCHEDULED, pending=pending))
 
     tasks = [asyncio.create_task(work()) for _ in range(workers)]
     try:
-        while True:
+        while context.application.running:
             now = services.clock()
             leased = await services.db(lambda session, now=now: lease_pending_digests(
                 session=session, now=now, owner=services.owner, lease_seconds=settings.claim_lease_seconds,
@@ -84,7 +92,17 @@ async def _deliver_leased(context: ContextTypes.DEFAULT_TYPE, services: Services
         for _ in tasks:
             queue.put_nowait(None)
         await asyncio.gather(*tasks)
+    if unsent:
+        await services.db(lambda session: _hand_back(session, unsent, services.owner))
+        log.info("tick: bot stopping, %d leased digests handed back unsent (delivered after the next start)",
+                 len(unsent))
     return outcomes
+
+
+def _hand_back(session: Session, unsent: list[PendingDigest], owner: str) -> None:
+    """Give up the leases on digests not begun, so the next start need not wait for them to run out."""
+    for pending in unsent:
+        release_pending_digest(session=session, chat_id=pending.chat_id, owner=owner, thread_id=pending.thread_id)
 
 
 def _summary(outcomes: list[DeliveryOutcome]) -> str:
