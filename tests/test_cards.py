@@ -500,3 +500,22 @@ def test_a_card_says_which_included_keywords_the_paper_matched() -> None:
     assert "🔑" not in render_card(paper, number=1, language="en", t=EN, keywords=[KeywordSpec("gan")])
     [message] = render_digest([paper], language="en", t=ZH, day=DAY, keywords=keywords[:2])
     assert "🔑 扩散 · graph neural" in _parsed(message.text).text
+
+
+def test_a_paper_changed_since_its_last_digest_is_rendered_afresh() -> None:
+    """Cards are remembered across chats, but an abstract arXiv filled in since shows in the next digest."""
+    before = make_paper(abstract_en="We propose a method.")
+    after = make_paper(abstract_en="We propose a method. Enriched from arXiv.")
+    first = render_digest([before], language="en", t=EN, day=DAY)[0].text
+    again = render_digest([make_paper(abstract_en="We propose a method.")], language="en", t=EN, day=DAY)[0].text
+    changed = render_digest([after], language="en", t=EN, day=DAY)[0].text
+    assert again == first
+    assert "Enriched from arXiv." in changed and "Enriched from arXiv." not in first
+
+
+def test_a_shared_keyboard_still_shows_each_chats_own_saved_papers() -> None:
+    """Chats share keyboards, yet a chat that saved paper 2 sees ✅ 2 and the next chat sees ⭐ 2."""
+    [message] = render_digest([make_paper(id=1), make_paper(id=2)], language="en", t=EN, day=DAY)
+    saved = [b.text for row in star_keyboard(message, saved={2, 99}).inline_keyboard for b in row]
+    unsaved = [b.text for row in star_keyboard(message, saved=set()).inline_keyboard for b in row]
+    assert saved[:2] == ["⭐ 1", "✅ 2"] and unsaved[:2] == ["⭐ 1", "⭐ 2"]
