@@ -208,20 +208,23 @@ def limited_run(chats: int, scale: float) -> dict[str, Any]:
 def ceiling_run(chats: int, rounds: int) -> dict[str, Any]:
     """b. Emulator unlimited: the full path against a bare send loop, CPU per message, in alternating rounds.
 
-    Each round times the bare loop and then the bot on a fresh store, back to back, so both see the same machine;
-    the ratio is reported per round and as the median over the rounds.
+    Each round times the bare loop and the bot on a fresh store, back to back, so both see the same machine (which
+    goes first alternates between rounds); the ratio is reported per round and as the median over the rounds.
     """
     measured = []
     emulator = EmulatorProcess(EmulatorConfig(chats=chats, limited=False, scale=1.0))
     with emulator as url:
-        for _ in range(rounds):
+        for number in range(rounds):
             with tempfile.TemporaryDirectory() as folder:
                 database_url, engine = _due_store(folder, chats)
                 texts = _digest_messages(engine, 50)
-                emulator.clear()
-                bare = asyncio.run(_run_bare_loop(url, texts, chats))
-                emulator.clear()
-                full = asyncio.run(_run_bot_broadcast(url, database_url, engine, emulator, chats, 1.0, False))
+                timed = {}
+                for side in ("bare", "bot") if number % 2 == 0 else ("bot", "bare"):  # neither always goes first
+                    emulator.clear()
+                    timed[side] = asyncio.run(
+                        _run_bare_loop(url, texts, chats) if side == "bare"
+                        else _run_bot_broadcast(url, database_url, engine, emulator, chats, 1.0, False))
+                bare, full = timed["bare"], timed["bot"]
                 engine.dispose()
             bare_ms, full_ms = bare["cpu_s"] * 1000 / chats, full["cpu_s"] * 1000 / chats
             measured.append({"bare_send_msgs_per_s": round(chats / bare["wall_s"], 1),
