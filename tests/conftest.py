@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.emulator import SentMessage
 from storage.db import open_store
-from storage.ingest import SAMPLE_DIGESTS_DIR
+from storage.ingest import SAMPLE_DIGESTS_DIR, Ingestor
 
 # python-telegram-bot 22 reports retry_after as a timedelta when asked to (the bot reads both forms).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -21,6 +24,36 @@ os.environ["ARXIV_ENRICHMENT"] = "false"
 os.environ.pop("DIGEST_SOURCES", None)
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+# The day each sample digest was published, so their papers rank as they did.
+SAMPLE_DATES = {"000": date(2021, 1, 21), "001": date(2022, 9, 1), "002": date(2022, 8, 12),
+                "003": date(2021, 6, 16), "004": date(2022, 4, 20)}
+# Users in end-to-end tests type faster than Telegram's per-chat limits allow; pacing has its own tests.
+UNTHROTTLED_USERS = {"private_chat_per_second": 1000, "private_burst": 100, "group_per_minute": 60_000}
+CARD_TAG = re.compile(r"\[(LG|CV|CL|AS|RO)\??\]")
+
+
+class FakeClock:
+    """The bot's clock, moved by the test instead of by sleeping."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def ingest_samples(engine: Engine) -> None:
+    """Store the five sample digests, each under its publication date."""
+    ingestor = Ingestor(engine)
+    for prefix, day in SAMPLE_DATES.items():
+        assert ingestor.ingest_text(sample_text(prefix), source=prefix, digest_date=day).ok
+
+
+def card_tags(messages: list[SentMessage]) -> list[str]:
+    """The category tags of every card in these messages."""
+    return [match.group(1) for message in messages for match in CARD_TAG.finditer(message.plain_text)]
 
 
 def sample_text(prefix: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -12,30 +11,17 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import select
 
-from bot.emulator import BotApiEmulator, SentMessage
+from bot.emulator import BotApiEmulator
 from bot.playground import Playground, emulator_settings, running_bot
 from bot.services import services_of
 from storage.db import open_store, session_scope
 from storage.ingest import Ingestor
 from storage.models import Chat, Delivery, Favourite, Paper
-from tests.conftest import sample_text
+from tests.conftest import UNTHROTTLED_USERS, FakeClock, card_tags, ingest_samples
 
 ZH_USER, EN_USER, ADMIN = 1001, 1002, 1003
 GROUP, GROUP_ADMIN, MEMBER = -500, 2001, 2002
 SUPERGROUP = -1_000_000_000_500
-SAMPLE_DATES = {"000": date(2021, 1, 21), "001": date(2022, 9, 1), "002": date(2022, 8, 12),
-                "003": date(2021, 6, 16), "004": date(2022, 4, 20)}
-TAG = re.compile(r"\[(LG|CV|CL|AS|RO)\??\]")
-
-
-class FakeClock:
-    """The bot's clock, moved by the test instead of by sleeping."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -53,9 +39,7 @@ async def world(tmp_path) -> AsyncIterator[World]:
     """Samples in a fresh store, three users and a group, the bot polling the emulator with a fast tick."""
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     engine = open_store(url)
-    ingestor = Ingestor(engine)
-    for prefix, day in SAMPLE_DATES.items():
-        assert ingestor.ingest_text(sample_text(prefix), source=prefix, digest_date=day).ok
+    ingest_samples(engine)
     clock = FakeClock(datetime(2026, 11, 22, 0, 30, tzinfo=UTC))  # 08:30 in Shanghai
     async with BotApiEmulator() as emulator:
         emulator.add_private_chat(ZH_USER, first_name="林", language_code="zh-hans")
@@ -64,17 +48,11 @@ async def world(tmp_path) -> AsyncIterator[World]:
         emulator.add_private_chat(GROUP_ADMIN, first_name="Grace", language_code="en")
         emulator.add_private_chat(MEMBER, first_name="Mel", language_code="en")
         emulator.add_group(GROUP, title="ML reading group", admins={GROUP_ADMIN}, members={MEMBER})
-        # Users here type faster than Telegram's per-chat limit allows; pacing has its own tests.
         settings = emulator_settings(emulator, url, admin_ids=frozenset({ADMIN}), tick_seconds=0.05,
-                                     private_chat_per_second=1000, private_burst=100, group_per_minute=60_000)
+                                     **UNTHROTTLED_USERS)
         async with running_bot(settings, engine, emulator=emulator, clock=clock, with_scheduler=True) as bot:
             yield World(bot, emulator, clock, engine)
     engine.dispose()
-
-
-def _tags(messages: list[SentMessage]) -> list[str]:
-    """The category tags of every card in these messages."""
-    return [match.group(1) for message in messages for match in TAG.finditer(message.plain_text)]
 
 
 def _delivered(engine: Engine, chat_id: int) -> list[Paper]:
@@ -119,7 +97,7 @@ async def test_chinese_user_onboarding_categories_today_and_favourites(world: Wo
     second = await bot.say(ZH_USER, ZH_USER, "/today")
     assert len(first) == 1 and len(second) == 1, "a normal day is one message"
     assert "2026年11月22日 星期日" in first[0].plain_text and "5 篇新论文" in first[0].plain_text
-    assert set(_tags(first + second)) <= {"CV", "CL"} and len(_tags(first)) == 5
+    assert set(card_tags(first + second)) <= {"CV", "CL"} and len(card_tags(first)) == 5
     first_ids = {b["callback_data"] for b in first[0].buttons}
     second_ids = {b["callback_data"] for b in second[0].buttons}
     assert first_ids and second_ids and not first_ids & second_ids, "the second /today brings other papers"
@@ -175,7 +153,7 @@ async def test_subscriber_journey(world: World, journey: str) -> None:
     second = await bot.say(chat_id, user, "/today")
     assert len(first) == len(second) == 1
     assert day in first[0].plain_text and count in first[0].plain_text
-    assert set(_tags(first + second)) <= {"LG", "CV"} and len(_tags(first)) == 5
+    assert set(card_tags(first + second)) <= {"LG", "CV"} and len(card_tags(first)) == 5
     assert not {b["callback_data"] for b in first[0].buttons} & {b["callback_data"] for b in second[0].buttons}
     for _ in range(20):
         (last,) = await bot.say(chat_id, user, "/today")
@@ -204,7 +182,7 @@ async def test_english_user_sets_categories_by_arguments_and_language(world: Wor
     assert "CV, CL" in done.plain_text
     (digest,) = await bot.say(EN_USER, EN_USER, "/today")
     assert "Sunday, November 22, 2026" in digest.plain_text and "5 new papers" in digest.plain_text
-    assert set(_tags([digest])) <= {"CV", "CL"}
+    assert set(card_tags([digest])) <= {"CV", "CL"}
     (switched,) = await bot.say(EN_USER, EN_USER, "/lang zh")
     assert "中文" in switched.plain_text
     (chinese,) = await bot.say(EN_USER, EN_USER, "/today")
@@ -299,7 +277,7 @@ async def test_group_admin_sets_up_a_group_and_members_can_only_read(world: Worl
     (ok,) = await bot.say(GROUP, GROUP_ADMIN, "/categories@papers_digest_bot CL")
     assert "CL" in ok.plain_text
     (digest,) = await bot.say(GROUP, MEMBER, "/today")
-    assert set(_tags([digest])) == {"CL"}
+    assert set(card_tags([digest])) == {"CL"}
     _no_rejected_messages(world.emulator)
 
 
@@ -402,7 +380,7 @@ async def test_blocking_the_bot_or_upgrading_a_group_is_followed(world: World) -
     (summary,) = await bot.say(ADMIN, ADMIN, "/post_now all")
     assert "Posted to 1 chat." in summary.plain_text
     (digest,) = [m for m in emulator.sent(SUPERGROUP) if m.buttons]
-    assert set(_tags([digest])) == {"CV"}
+    assert set(card_tags([digest])) == {"CV"}
 
 
 async def test_delivery_follows_403_and_migration_answers(world: World) -> None:
@@ -424,4 +402,4 @@ async def test_delivery_follows_403_and_migration_answers(world: World) -> None:
     assert _chat(world.engine, GROUP) is None and _chat(world.engine, SUPERGROUP).categories == "CL"
     assert len(_delivered(world.engine, SUPERGROUP)) == 5
     (digest,) = [m for m in emulator.sent(SUPERGROUP) if m.buttons]
-    assert set(_tags([digest])) == {"CL"}
+    assert set(card_tags([digest])) == {"CL"}

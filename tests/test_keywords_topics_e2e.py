@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine
@@ -17,26 +16,12 @@ from bot.emulator import BotApiEmulator, SentMessage
 from bot.playground import Playground, emulator_settings, running_bot
 from bot.services import services_of
 from storage.db import open_store, session_scope
-from storage.ingest import Ingestor
 from storage.keywords import destination_keywords
 from storage.models import Chat, Delivery, Paper, PendingDigest
-from tests.conftest import sample_text
+from tests.conftest import UNTHROTTLED_USERS, FakeClock, card_tags, ingest_samples
 
 USER, GROUP_ADMIN, MEMBER = 1001, 2001, 2002
 GROUP, FORUM = -500, -1_000_000_000_777
-SAMPLE_DATES = {"000": date(2021, 1, 21), "001": date(2022, 9, 1), "002": date(2022, 8, 12),
-                "003": date(2021, 6, 16), "004": date(2022, 4, 20)}
-TAG = re.compile(r"\[(LG|CV|CL|AS|RO)\??\]")
-
-
-class FakeClock:
-    """The bot's clock, moved by the test instead of by sleeping."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -52,9 +37,7 @@ async def world(tmp_path) -> AsyncIterator[World]:
     """The samples in a fresh store; a user, a group and a forum supergroup; the bot with a fast tick."""
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     engine = open_store(url)
-    ingestor = Ingestor(engine)
-    for prefix, day in SAMPLE_DATES.items():
-        assert ingestor.ingest_text(sample_text(prefix), source=prefix, digest_date=day).ok
+    ingest_samples(engine)
     clock = FakeClock(datetime(2026, 11, 22, 0, 30, tzinfo=UTC))  # 08:30 in Shanghai
     async with BotApiEmulator() as emulator:
         emulator.add_private_chat(USER, first_name="Ada", language_code="en")
@@ -62,8 +45,7 @@ async def world(tmp_path) -> AsyncIterator[World]:
         emulator.add_group(GROUP, title="ML reading group", admins={GROUP_ADMIN}, members={MEMBER})
         emulator.add_group(FORUM, title="ML forum", supergroup=True, is_forum=True, admins={GROUP_ADMIN},
                            members={MEMBER})
-        settings = emulator_settings(emulator, url, tick_seconds=0.05, private_chat_per_second=1000,
-                                     private_burst=100, group_per_minute=60_000)
+        settings = emulator_settings(emulator, url, tick_seconds=0.05, **UNTHROTTLED_USERS)
         async with running_bot(settings, engine, emulator=emulator, clock=clock, with_scheduler=True) as bot:
             yield World(bot, emulator, clock, engine)
     engine.dispose()
@@ -74,10 +56,6 @@ async def _open_topic(world: World, name: str) -> int:
     thread_id = world.emulator.create_forum_topic(FORUM, name, by=GROUP_ADMIN)
     await world.bot.until_idle()
     return thread_id
-
-
-def _tags(messages: list[SentMessage]) -> list[str]:
-    return [match.group(1) for message in messages for match in TAG.finditer(message.plain_text)]
 
 
 def _delivered(engine: Engine, chat_id: int, thread_id: int = 0) -> list[Paper]:
@@ -170,7 +148,7 @@ async def test_keywords_show_add_remove_clear_and_refuse_bad_arguments(world: Wo
     assert len(today) == 1 and today[0].message_thread_id == (thread_id or None)
     cards = today[0].plain_text
     assert "🔑 diffusion" in cards or "🔑 扩散" in cards
-    assert set(_tags(today)) <= {"CV", "CL"} and _tags(today)
+    assert set(card_tags(today)) <= {"CV", "CL"} and card_tags(today)
     for paper in _delivered(world.engine, chat_id, thread_id):
         text = " ".join(filter(None, (paper.title_en, paper.title_zh, paper.summary_zh, paper.abstract_en))).lower()
         assert "diffusion" in text or "扩散" in text
@@ -239,13 +217,13 @@ async def test_commands_in_a_forum_topic_configure_that_topic_and_its_digest_goe
     assert "This topic is subscribed" in welcome.plain_text and welcome.message_thread_id == language
 
     today = await bot.say(FORUM, MEMBER, "/today", message_thread_id=vision)
-    assert len(today) == 1 and today[0].message_thread_id == vision and set(_tags(today)) == {"CV"}
+    assert len(today) == 1 and today[0].message_thread_id == vision and set(card_tags(today)) == {"CV"}
     first_in_vision = {b["callback_data"] for b in today[0].buttons}
     star = today[0].buttons[0]["callback_data"]
     answer = await bot.tap(FORUM, MEMBER, today[0].message_id, star)
     assert "收藏" in answer["text"], "a topic's buttons answer in the topic's language"
     (other,) = await bot.say(FORUM, MEMBER, "/today", message_thread_id=language)
-    assert other.message_thread_id == language and set(_tags([other])) <= {"CV", "CL"}
+    assert other.message_thread_id == language and set(card_tags([other])) <= {"CV", "CL"}
     assert first_in_vision & {b["callback_data"] for b in other.buttons}, "seen in one topic, still new in another"
 
     # The day's scheduled digests: 09:00 Shanghai for the group and the language topic, 10:00 Berlin for vision.

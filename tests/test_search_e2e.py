@@ -17,7 +17,7 @@ from bot.playground import Playground, emulator_settings, running_bot
 from storage.db import open_store, session_scope
 from storage.ingest import Ingestor
 from storage.models import Favourite, Paper
-from tests.conftest import sample_text
+from tests.conftest import UNTHROTTLED_USERS, sample_text
 
 ZH_USER, EN_USER = 1001, 1002
 GROUP, GROUP_ADMIN, MEMBER = -500, 2001, 2002
@@ -55,8 +55,7 @@ async def world(tmp_path) -> AsyncIterator[World]:
         emulator.add_group(FORUM, title="Papers forum", supergroup=True, is_forum=True, admins={FORUM_ADMIN},
                            members={MEMBER})
         assert emulator.create_forum_topic(FORUM, "Reading list", by=FORUM_ADMIN) == TOPIC
-        settings = emulator_settings(emulator, url, private_chat_per_second=1000, private_burst=100,
-                                     group_per_minute=60_000)
+        settings = emulator_settings(emulator, url, **UNTHROTTLED_USERS)
         async with running_bot(settings, engine, emulator=emulator, clock=lambda: NOW) as bot:
             world = World(bot, emulator, engine)
             await bot.say(ZH_USER, ZH_USER, "/start")

@@ -13,6 +13,7 @@ from bot.emulator import BotApiEmulator, SentMessage
 from bot.playground import Playground, emulator_settings, running_bot
 from storage.db import open_store, session_scope
 from storage.models import Source
+from tests.conftest import UNTHROTTLED_USERS
 
 ADMIN, OTHER_ADMIN, MEMBER = 3001, 3002, 3003
 GROUP, FORUM, TOPIC = -600, -1_000_000_000_600, 1  # the topic is the forum's first message
@@ -60,8 +61,7 @@ async def desk(tmp_path) -> AsyncIterator[Desk]:
         emulator.add_group(FORUM, title="Editors forum", supergroup=True, is_forum=True,
                            members={ADMIN, OTHER_ADMIN, MEMBER})
         assert emulator.create_forum_topic(FORUM, "sources", by=ADMIN) == TOPIC
-        settings = emulator_settings(emulator, url, admin_ids=frozenset({ADMIN, OTHER_ADMIN}),
-                                     private_chat_per_second=1000, private_burst=100, group_per_minute=60_000)
+        settings = emulator_settings(emulator, url, admin_ids=frozenset({ADMIN, OTHER_ADMIN}), **UNTHROTTLED_USERS)
         async with running_bot(settings, engine, emulator=emulator) as bot:
             yield Desk(bot, emulator, engine)
     engine.dispose()
