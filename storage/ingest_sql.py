@@ -10,7 +10,8 @@ statement itself).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any
@@ -110,7 +111,7 @@ class IngestStatements:
             chunk = rows[start : start + INSERT_CHUNK]
             flat = [value for row in chunk for value in (*self._written(row), created)]
             sql = self._insert_head + ", ".join([self._insert_row] * len(chunk)) + self._insert_tail
-            returned.extend(tuple(row) for row in _fetch(connection, sql, flat))
+            returned.extend(_fetch(connection, sql, flat))
         return returned
 
     def update_papers(self, connection: Connection, rows: Sequence[tuple[int, Sequence[Any]]]) -> None:
@@ -122,23 +123,27 @@ class IngestStatements:
         _execute_many(connection, self._link, links)
 
 
-def _fetch(connection: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """Every row of one statement, run on the connection's driver connection inside its transaction."""
+@contextmanager
+def _driver_cursor(connection: Connection) -> Iterator[Any]:
+    """A cursor of the connection's own driver connection, inside the transaction that connection began."""
     cursor = connection.connection.driver_connection.cursor()
     try:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+        yield cursor
     finally:
         cursor.close()
+
+
+def _fetch(connection: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Every row of one statement, as tuples (both drivers' default rows)."""
+    with _driver_cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _execute_many(connection: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """One statement for many rows, on the connection's driver connection inside its transaction."""
-    cursor = connection.connection.driver_connection.cursor()
-    try:
+    """One statement for many rows."""
+    with _driver_cursor(connection) as cursor:
         cursor.executemany(sql, rows)
-    finally:
-        cursor.close()
 
 
 def _json_strings(items: Sequence[str]) -> str:
