@@ -24,6 +24,9 @@ os.environ["ARXIV_ENRICHMENT"] = "false"
 os.environ.pop("DIGEST_SOURCES", None)
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+# Real documents and recorded arXiv answers live beside the repository, never copied into it.
+SHARED_DIR = Path(os.environ.get("PAPERS_DIGEST_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+REQUIRE_SHARED = os.environ.get("REQUIRE_SHARED") == "1"
 
 
 # The day each sample digest was published, so their papers rank as they did.
@@ -60,6 +63,29 @@ def sample_text(prefix: str) -> str:
     """The text of the bundled sample digest whose file name starts with prefix."""
     (path,) = SAMPLE_DIGESTS_DIR.glob(f"{prefix}_*.txt")
     return path.read_text(encoding="utf-8")
+
+
+def shared_folder(name: str) -> Path:
+    """A folder of ../shared/; skips where it is absent, fails in CI (REQUIRE_SHARED=1)."""
+    folder = SHARED_DIR / name
+    if not folder.is_dir():
+        problem = f"{folder} is absent: the real documents live beside the repository, in ../shared/"
+        if REQUIRE_SHARED:
+            pytest.fail(f"REQUIRE_SHARED=1 but {problem}")
+        pytest.skip(problem)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def real_digests_dir() -> Path:
+    """../shared/real-digests/: real documents published by others, each with an .expected.json annotation."""
+    return shared_folder("real-digests")
+
+
+@pytest.fixture(scope="session")
+def arxiv_responses_dir() -> Path:
+    """../shared/arxiv-responses/: answers recorded from arXiv's API."""
+    return shared_folder("arxiv-responses")
 
 
 @pytest.fixture(scope="session")
