@@ -251,7 +251,7 @@ def configures(handler: TargetHandler | None = None, *, new_topic: bool = True) 
         async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             callback = decode(update.callback_query.data) if update.callback_query else None
             args = list(context.args or [])
-            text = argument_text(update.effective_message) if update.effective_message and not callback else ""
+            text = "" if update.callback_query else argument_text(update.effective_message)
             if callback is not None and callback.channel is not None:
                 target = await _channel_target(update, context, callback.channel, [], "", callback)
             elif (ref := named_channel(update, args)) is not None:
@@ -275,7 +275,7 @@ async def _own_target(update: Update, context: ContextTypes.DEFAULT_TYPE, args: 
         t = language_of(update, await load_chat(update, context))
         await _refuse(update, t.gettext("Only group administrators can change this chat's settings."))
         return None
-    if callback is not None:
+    if update.callback_query is not None:  # forged or stale data is refused here too
         press = await read_button(update, context)
         return None if press is None else Target(press.chat, [], "", press.t, press.callback)
     chat = await (require_chat_to_configure if new_topic else require_chat)(update, context)

@@ -41,13 +41,13 @@ def get_channel(*, session: Session, chat_id: int) -> Channel | None:
 
 
 def channels_managed_by(*, session: Session, user_id: int) -> list[tuple[Chat, Channel]]:
-    """The channels this person added, oldest first, for their /channels list."""
+    """The channels this person added, by title, for their /channels list."""
     rows = session.exec(
         select(Chat, Channel)
         .join(Channel, Channel.id == Chat.id)
         .join(ChannelManager, ChannelManager.chat_id == Chat.id)
         .where(ChannelManager.user_id == user_id)
-        .order_by(Channel.created_at, Chat.id)
+        .order_by(Chat.title, Chat.id)
     ).all()
     return [(chat, channel) for chat, channel in rows]
 
