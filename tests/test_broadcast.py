@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, RateLimits
 from bot.playground import emulator_settings, running_bot
+from storage.channels import add_channel
 from storage.chats import ensure_chat
 from storage.db import open_store, session_scope
 from storage.ingest import SAMPLE_DIGESTS_DIR, Ingestor
@@ -32,19 +33,33 @@ class Broadcast:
     chat_ids: list[int]
 
 
-def make_due_store(tmp_path: Path, private: int, groups: int = 0, url: str | None = None) -> Broadcast:
-    """Subscribers whose digest is due: private chats 1..private, groups -1..-groups (SQLite unless url given)."""
+CHANNEL_MANAGER = 1  # the private chat that added every channel of a due store
+
+
+def channel_ids(count: int) -> list[int]:
+    """Ids of a due store's channels, as Telegram numbers channels."""
+    return [-1_000_000_000_000 - i for i in range(1, count + 1)]
+
+
+def make_due_store(tmp_path: Path, private: int, groups: int = 0, url: str | None = None,
+                   channels: int = 0) -> Broadcast:
+    """Subscribers whose digest is due: private chats 1..private, groups -1..-groups, and channels added by
+    private chat 1 (SQLite unless url given)."""
     url = url or f"sqlite:///{tmp_path / 'broadcast.db'}"
     engine = open_store(url)
     Ingestor(engine).ingest_sources(sorted(str(p) for p in SAMPLE_DIGESTS_DIR.glob("*.txt")))
     now = datetime.now(UTC)
     chat_ids = list(range(1, private + 1)) + [-i for i in range(1, groups + 1)]
+    defaults = {"ui_language": "en", "digest_time": "09:00", "timezone": "Asia/Shanghai", "now": now}
     with session_scope(engine) as session:
         for chat_id in chat_ids:
             ensure_chat(session=session, chat_id=chat_id, kind="private" if chat_id > 0 else "group", title=None,
-                        ui_language="en", digest_time="09:00", timezone="Asia/Shanghai", now=now)
+                        **defaults)
+        for chat_id in channel_ids(channels):
+            add_channel(session=session, chat_id=chat_id, title=f"channel {chat_id}", username=None,
+                        manager_id=CHANNEL_MANAGER, **defaults)
         session.exec(update(Chat).values(next_due_at=now - timedelta(minutes=1)))
-    return Broadcast(engine, url, chat_ids)
+    return Broadcast(engine, url, chat_ids + channel_ids(channels))
 
 
 def scaled_settings(emulator: BotApiEmulator, url: str, **overrides: object):  # type: ignore[no-untyped-def]
