@@ -119,6 +119,10 @@ async def channel_button(update: Update, context: ContextTypes.DEFAULT_TYPE, tar
         await query.edit_message_text(t.gettext("📢 {title} is no longer subscribed. /channels add brings it back."
                                                 ).format(title=channel_name(chat)), parse_mode="HTML")
         return
+    if op is ChannelOp.SHOW:  # from the /channels list, which stays as it is for the other channels
+        await query.answer()
+        await reply(update, channel_manage_text(chat, t), reply_markup=channel_manage_keyboard(chat, t))
+        return
     if op in (ChannelOp.PAUSE, ChannelOp.RESUME):
         now = services.clock()
         chat = await services.db(lambda session: set_active(session=session, chat_id=chat.id,

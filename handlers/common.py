@@ -15,7 +15,7 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
-from bot.callbacks import Action, Callback, decode
+from bot.callbacks import Callback, decode
 from bot.delivery import NO_PREVIEW
 from bot.i18n import Translator, translator, ui_language_for
 from bot.services import Services, services_of
@@ -281,7 +281,3 @@ async def _own_target(update: Update, context: ContextTypes.DEFAULT_TYPE, args: 
     chat = await (require_chat_to_configure if new_topic else require_chat)(update, context)
     return None if chat is None else Target(chat, args, text, language_of(update, chat))
 
-
-def is_channel_button(callback: Callback | None) -> bool:
-    """A button of a channel's management message."""
-    return callback is not None and callback.action is Action.CHANNEL

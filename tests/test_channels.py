@@ -11,11 +11,13 @@ from sqlalchemy import Engine, text
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator
+from bot.pacing import PaceLimits, Pacer
 from bot.playground import emulator_settings, running_bot
 from storage.db import alembic_config, make_engine, migrate, open_store, session_scope
 from storage.models import Channel, ChannelManager, Chat, Delivery, Favourite
 from tests.conftest import UNTHROTTLED_USERS, FakeClock, card_tags, ingest_samples
 from tests.test_bot_e2e import World, _let_ticks_run
+from tests.test_pacing import VirtualTime, _send_many
 
 OWNER, EDITOR, READER, STRANGER, ADMIN = 3001, 3002, 3003, 3004, 3005
 NAMED, NUMBERED, FORWARDED = -1_001_000_000_001, -1_001_000_000_002, -1_001_000_000_003
@@ -152,8 +154,14 @@ async def test_managing_a_channel_with_its_buttons_is_for_its_current_administra
     assert _chat(world.engine, NAMED).active
     await bot.tap(OWNER, OWNER, added.message_id, f"m:{NAMED}:post")
     (posted,) = emulator.sent(NAMED)
-    assert "Papers" not in posted.plain_text or posted.buttons, "the channel got a digest"
+    assert "5 new papers" in posted.plain_text and len(posted.buttons) == 10, "the channel got a digest"
     assert "posted 5 papers" in emulator.sent(OWNER)[-1].plain_text
+    (listing,) = await bot.say(OWNER, OWNER, "/channels")
+    before = len(emulator.sent(OWNER))
+    await bot.tap(OWNER, OWNER, listing.message_id, f"m:{NAMED}:show")
+    (manage,) = emulator.sent(OWNER)[before:]
+    assert "Settings of the channel Daily ML papers" in manage.plain_text and f"m:{NAMED}:remove" in {
+        b["callback_data"] for b in manage.buttons}
     (keywords,) = await bot.say(OWNER, OWNER, f"/keywords {NAMED} add diffusion")
     assert "diffusion" in keywords.plain_text and "Daily ML papers" in keywords.plain_text
     (language,) = await bot.say(OWNER, OWNER, f"/lang {NAMED} zh")
@@ -275,3 +283,14 @@ def test_migration_0012_adds_channels_and_goes_back_keeping_chats(database_url: 
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM channel").scalar_one() == 0
     engine.dispose()
+
+
+async def test_a_channel_is_paced_as_telegram_paces_it_like_a_group() -> None:
+    """Telegram allows a channel what it allows a group (20 messages a minute): the pacer treats them alike."""
+    timings = []
+    for chat_id in (NAMED, GROUP, -500):
+        time = VirtualTime()
+        pacer = Pacer(PaceLimits(per_second=1000, group_per_minute=20), clock=time.clock, sleep=time.sleep)
+        timings.append(await _send_many(pacer, time, [chat_id] * 23))
+    assert timings[0] == timings[1] == timings[2]
+    assert timings[0][-1] >= 6.0, "past the first minute's allowance a channel waits"
