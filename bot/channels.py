@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlmodel import Session
-from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.i18n import translator
@@ -36,11 +35,14 @@ def _lose(session: Session, chat_id: int) -> list[tuple[int, str]]:
     return news
 
 
-async def lose_chat(bot: Bot, services: Services, chat_id: int) -> None:
-    """The bot may no longer write to this chat: mark it inactive; a channel's managers hear of it privately."""
+async def lose_chat(services: Services, chat_id: int, tell: Callable[[int, str], Awaitable[object]]) -> None:
+    """The bot may no longer write to this chat: mark it inactive; a channel's managers hear of it privately.
+
+    ``tell`` sends one HTML message to a private chat (bot.delivery.send_html, with its retries).
+    """
     for manager_id, text in await services.db(lambda session: _lose(session, chat_id)):
         try:
-            await bot.send_message(manager_id, text, parse_mode=ParseMode.HTML)
+            await tell(manager_id, text)
         except TelegramError as error:  # the manager blocked the bot, or never opened a chat with it
             log.info("chat=%s lost; manager=%s could not be told (%s)", chat_id, manager_id, error)
         else:

@@ -6,6 +6,7 @@ The scheduled tick, /today and /post_now all call ``deliver_digest``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from dataclasses import dataclass, field
@@ -255,7 +256,7 @@ async def _send_to_chat(bot: Bot, services: Services, target: int, text: str,
         log.info("chat=%s migrated to %s", target, new_id)
         return await _send_to_chat(bot, services, new_id, text, markup, paid, thread_id)
     except Forbidden as error:
-        await lose_chat(bot, services, target)
+        await lose_chat(services, target, functools.partial(send_html, bot))
         log.info("chat=%s unreachable (%s), marked inactive", target, error.message)
         services.metrics.failures.labels(FailureKind.BLOCKED.value).inc()
         raise ChatUnreachable from error
@@ -270,7 +271,7 @@ async def _send_to_chat(bot: Bot, services: Services, target: int, text: str,
             raise ChatUnreachable from error
         if not is_gone(error):
             raise
-        await lose_chat(bot, services, target)
+        await lose_chat(services, target, functools.partial(send_html, bot))
         log.info("chat=%s gone (%s), marked inactive", target, error.message)
         services.metrics.failures.labels(FailureKind.GONE.value).inc()
         raise ChatUnreachable from error

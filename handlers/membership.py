@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from telegram import ChatMemberAdministrator, Update
@@ -9,6 +10,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
 from bot.channels import lose_chat
+from bot.delivery import send_html
 from bot.services import services_of
 from storage.chats import migrate_chat
 
@@ -24,7 +26,7 @@ async def follow_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) 
                and not (isinstance(new, ChatMemberAdministrator) and new.can_post_messages))
     if new.status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT) and not demoted:
         return  # added or promoted: a channel comes back through /channels add, checked with Telegram
-    await lose_chat(context.bot, services_of(context), change.chat.id)
+    await lose_chat(services_of(context), change.chat.id, functools.partial(send_html, context.bot))
     log.info("chat=%s removed the bot or its right to post (%s), marked inactive", change.chat.id, new.status)
 
 
