@@ -1905,6 +1905,9 @@ class BotApiEmulator:
             "chat": chat.to_json(),
             "date": message.date,
         }
+        if chat.type == "channel":  # a channel's posts come from the channel itself, not from a user
+            del out["from"]
+            out["sender_chat"] = chat.to_json()
         self._add_thread(out, chat, message.message_thread_id)
         if with_reply and message.reply_to_message_id is not None:
             replied = self._message_json(chat.id, message.reply_to_message_id)

@@ -78,7 +78,7 @@ async def subscribe_channel(update: Update, context: ContextTypes.DEFAULT_TYPE, 
             "I may not post in {title}. In the channel's settings → Administrators, make me an administrator with "
             "the right to post messages, then send /channels add again.").format(title=title))
         return
-    if not await is_channel_admin(context, info.id, user.id):
+    if not await is_channel_admin(context, info.id, user.id):  # None: the bot may not ask, so it may not post
         await reply(update, t.gettext("Only administrators of {title} can subscribe it, and Telegram says you are "
                                       "not one. Ask one of them to send /channels add.").format(title=title))
         return

@@ -171,12 +171,13 @@ async def require_chat_to_configure(update: Update, context: ContextTypes.DEFAUL
     return topic if topic is not None else await require_chat(update, context)
 
 
-async def is_channel_admin(context: ContextTypes.DEFAULT_TYPE, channel_id: int | str, user_id: int) -> bool:
-    """Telegram's answer now, not what was true when the channel was added; False if the bot cannot ask."""
+async def is_channel_admin(context: ContextTypes.DEFAULT_TYPE, channel_id: int | str, user_id: int) -> bool | None:
+    """Telegram's answer now, not what was true when the channel was added; None if the bot may no longer ask
+    (it was removed from the channel)."""
     try:
         member = await context.bot.get_chat_member(channel_id, user_id)
     except (BadRequest, Forbidden):
-        return False
+        return None
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
@@ -232,9 +233,16 @@ async def _channel_target(update: Update, context: ContextTypes.DEFAULT_TYPE, re
         await _refuse(update, t.gettext("{channel} is not one of the channels I post to. Add it first: "
                                         "/channels add @channelname").format(channel=html.escape(str(ref))))
         return None
-    if user is None or not await is_channel_admin(context, chat.id, user.id):
+    admin = None if user is None else await is_channel_admin(context, chat.id, user.id)
+    title = html.escape(chat.title or str(chat.id))
+    if admin is None:
+        await _refuse(update, t.gettext("Telegram will not tell me who administers {title}: am I still an "
+                                        "administrator there? Add me back, then /channels add {id}.").format(
+            title=title, id=chat.id))
+        return None
+    if not admin:
         await _refuse(update, t.gettext("Only administrators of {title} can change its digest, and Telegram says "
-                                        "you are not one now.").format(title=html.escape(chat.title or str(chat.id))))
+                                        "you are not one now.").format(title=title))
         return None
     return Target(chat, args, text, t, callback)
 

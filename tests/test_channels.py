@@ -13,8 +13,12 @@ from sqlmodel import select
 from bot.emulator import BotApiEmulator
 from bot.pacing import PaceLimits, Pacer
 from bot.playground import emulator_settings, running_bot
+from storage.channels import add_channel, channels_managed_by, get_channel, lose_channel, remove_channel
+from storage.chats import claim_due_chats, count_active_chats
 from storage.db import alembic_config, make_engine, migrate, open_store, session_scope
-from storage.models import Channel, ChannelManager, Chat, Delivery, Favourite
+from storage.deliveries import delivered_paper_ids, record_deliveries
+from storage.keywords import KeywordSpec, add_keywords
+from storage.models import Channel, ChannelManager, Chat, ChatKeyword, Delivery, Favourite, Paper, PendingDigest
 from tests.conftest import UNTHROTTLED_USERS, FakeClock, card_tags, ingest_samples
 from tests.test_bot_e2e import World, _let_ticks_run
 from tests.test_pacing import VirtualTime, _send_many
@@ -230,6 +234,8 @@ async def test_removing_the_bot_marks_the_channel_inactive_tells_its_manager_onc
         assert f"/channels add {NAMED}" in news.plain_text
     (summary,) = await bot.say(ADMIN, ADMIN, f"/post_now {NAMED}")
     assert "not an active subscriber" in summary.plain_text
+    (cannot,) = await bot.say(OWNER, OWNER, f"/time {NAMED} 10:00")
+    assert "am I still an administrator there" in cannot.plain_text
     (listing,) = await bot.say(OWNER, OWNER, "/channels")
     assert "inactive" in listing.plain_text
 
@@ -294,3 +300,47 @@ async def test_a_channel_is_paced_as_telegram_paces_it_like_a_group() -> None:
         timings.append(await _send_many(pacer, time, [chat_id] * 23))
     assert timings[0] == timings[1] == timings[2]
     assert timings[0][-1] >= 6.0, "past the first minute's allowance a channel waits"
+
+
+def _add(engine: Engine, chat_id: int, manager: int, now: datetime) -> Chat:
+    with session_scope(engine) as session:
+        return add_channel(session=session, chat_id=chat_id, title=f"channel {chat_id}", username=None,
+                           manager_id=manager, ui_language="en", digest_time="09:00", timezone="Asia/Shanghai",
+                           now=now)[0]
+
+
+def test_a_channel_is_lost_once_however_often_it_is_reported_and_comes_back_when_added(engine: Engine) -> None:
+    now = datetime(2026, 11, 22, 0, 30, tzinfo=UTC)
+    _add(engine, NAMED, OWNER, now)
+    _add(engine, NAMED, EDITOR, now)
+    _add(engine, NUMBERED, EDITOR, now)
+    with session_scope(engine) as session:
+        assert lose_channel(session=session, chat_id=NAMED) == [OWNER, EDITOR]
+        assert lose_channel(session=session, chat_id=NAMED) == [], "told once"
+        assert lose_channel(session=session, chat_id=OWNER) == [], "a private chat has no managers to tell"
+        assert [chat.id for chat, _ in channels_managed_by(session=session, user_id=EDITOR)] == [NAMED, NUMBERED]
+        assert count_active_chats(session=session, channels=True) == 1
+    revived = _add(engine, NAMED, OWNER, now + timedelta(days=2))
+    assert revived.active and revived.next_due_at == datetime(2026, 11, 24, 1, 0, tzinfo=UTC), "from now on"
+    with session_scope(engine) as session:
+        assert get_channel(session=session, chat_id=NAMED).lost is False
+        assert lose_channel(session=session, chat_id=NAMED) == [OWNER, EDITOR], "lost again: told again"
+
+
+def test_removing_a_channel_forgets_its_settings_but_not_what_it_was_sent(engine: Engine) -> None:
+    now = datetime(2026, 11, 22, 0, 30, tzinfo=UTC)
+    ingest_samples(engine)
+    _add(engine, NAMED, OWNER, now)
+    with session_scope(engine) as session:
+        paper_id = session.exec(select(Paper.id)).first()
+        record_deliveries(session=session, chat_id=NAMED, paper_ids=[paper_id], kind="scheduled", message_id=1,
+                          now=now)
+        add_keywords(session=session, chat_id=NAMED, thread_id=0, keywords=[KeywordSpec("gan")], now=now)
+        claim_due_chats(session=session, now=now + timedelta(hours=1))
+    with session_scope(engine) as session:
+        assert remove_channel(session=session, chat_id=NAMED)
+        assert not remove_channel(session=session, chat_id=NAMED)
+    with session_scope(engine) as session:
+        assert session.exec(select(Chat)).all() == [] and session.exec(select(ChannelManager)).all() == []
+        assert session.exec(select(PendingDigest)).all() == [] and session.exec(select(ChatKeyword)).all() == []
+        assert delivered_paper_ids(session=session, chat_id=NAMED) == {paper_id}
