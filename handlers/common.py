@@ -247,37 +247,35 @@ async def _channel_target(update: Update, context: ContextTypes.DEFAULT_TYPE, re
     return Target(chat, args, text, t, callback)
 
 
-def configures(handler: TargetHandler | None = None, *, new_topic: bool = True) -> Callable[[TargetHandler], Handler]:
+def configures(handler: TargetHandler) -> Handler:
     """The one place settings permissions are checked: a group's administrators for a group (or forum topic), a
     channel's current administrators, asked of Telegram, for a channel; the handler gets the destination to change.
 
-    With new_topic, a forum topic of a subscribed group gets settings of its own on its first change.
+    A forum topic of a subscribed group gets settings of its own on its first change.
     """
 
-    def wrap(inner: TargetHandler) -> Handler:
-        @functools.wraps(inner)
-        async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-            callback = decode(update.callback_query.data) if update.callback_query else None
-            args = list(context.args or [])
-            text = "" if update.callback_query else argument_text(update.effective_message)
-            if callback is not None and callback.channel is not None:
-                target = await _channel_target(update, context, callback.channel, [], "", callback)
-            elif (ref := named_channel(update, args)) is not None:
-                rest = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
-                channel: int | str = int(ref) if ref.lstrip("-").isdigit() else ref
-                target = await _channel_target(update, context, channel, args[1:], rest, None)
-            else:
-                target = await _own_target(update, context, args, text, callback, new_topic=new_topic)
-            if target is not None:
-                await inner(update, context, target)
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        callback = decode(update.callback_query.data) if update.callback_query else None
+        args = list(context.args or [])
+        text = "" if update.callback_query else argument_text(update.effective_message)
+        if callback is not None and callback.channel is not None:
+            target = await _channel_target(update, context, callback.channel, [], "", callback)
+        elif (ref := named_channel(update, args)) is not None:
+            parts = text.split(maxsplit=1)
+            channel: int | str = int(ref) if ref.lstrip("-").isdigit() else ref
+            target = await _channel_target(update, context, channel, args[1:], parts[1] if len(parts) > 1 else "",
+                                           None)
+        else:
+            target = await _own_target(update, context, args, text)
+        if target is not None:
+            await handler(update, context, target)
 
-        return guarded
-
-    return wrap(handler) if handler is not None else wrap
+    return guarded
 
 
-async def _own_target(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str], text: str,
-                      callback: Callback | None, *, new_topic: bool) -> Target | None:
+async def _own_target(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str],
+                      text: str) -> Target | None:
     """This chat or topic, for its group's administrators (anyone in a private chat)."""
     if not await may_change_settings(update, context, services_of(context)):
         t = language_of(update, await load_chat(update, context))
@@ -286,6 +284,6 @@ async def _own_target(update: Update, context: ContextTypes.DEFAULT_TYPE, args: 
     if update.callback_query is not None:  # forged or stale data is refused here too
         press = await read_button(update, context)
         return None if press is None else Target(press.chat, [], "", press.t, press.callback)
-    chat = await (require_chat_to_configure if new_topic else require_chat)(update, context)
+    chat = await require_chat_to_configure(update, context)
     return None if chat is None else Target(chat, args, text, language_of(update, chat))
 
