@@ -77,11 +77,14 @@ async def manage_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await change_keywords(update, context)
         return
     chat = await require_chat(update, context)
-    if chat is None:
-        return
+    if chat is not None:
+        await _show(update, context, chat, language_of(update, chat))
+
+
+async def _show(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat, t: Translator) -> None:
+    """The destination's keywords, as a reply."""
     keywords = await services_of(context).db(lambda session: destination_keywords(
         session=session, chat_id=chat.id, thread_id=chat.thread_id))
-    t = language_of(update, chat)
     await reply(update, in_topic(chat, t, keywords_text(keywords, t)))
 
 
@@ -95,9 +98,7 @@ async def change_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE, ta
         await reply(update, problem_text(error, t))
         return
     if command.action is KeywordAction.SHOW:
-        keywords = await services_of(context).db(lambda session: destination_keywords(
-            session=session, chat_id=chat.id, thread_id=chat.thread_id))
-        await reply(update, in_topic(chat, t, keywords_text(keywords, t)))
+        await _show(update, context, chat, t)
         return
     now = services_of(context).clock()
     try:

@@ -168,6 +168,10 @@ async def test_managing_a_channel_with_its_buttons_is_for_its_current_administra
         b["callback_data"] for b in manage.buttons}
     (keywords,) = await bot.say(OWNER, OWNER, f"/keywords {NAMED} add diffusion")
     assert "diffusion" in keywords.plain_text and "Daily ML papers" in keywords.plain_text
+    (shown,) = await bot.say(OWNER, OWNER, f"/keywords {NAMED}")
+    assert "diffusion" in shown.plain_text
+    (own,) = await bot.say(OWNER, OWNER, "/keywords")
+    assert "Send /start first" in own.plain_text, "the private chat's own keywords are apart from the channel's"
     (language,) = await bot.say(OWNER, OWNER, f"/lang {NAMED} zh")
     assert "Daily ML papers" in language.plain_text and _chat(world.engine, NAMED).language == "zh"
 
