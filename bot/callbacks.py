@@ -18,6 +18,21 @@ class Action(StrEnum):
     UNFAVOURITE = "u"  # remove a paper from the /favorites list, staying on that page
     SEARCH_PAGE = "s"  # show a page of a saved /search (its id, then the page)
     PAPER_DETAILS = "d"  # send a paper's full details
+    CHANNEL = "m"  # manage a channel from a private chat: the channel's id, then what to do
+
+
+class ChannelOp(StrEnum):
+    """What a button under a channel's management message does."""
+
+    SHOW = "show"
+    FIELDS = "fields"
+    PAUSE = "pause"
+    RESUME = "resume"
+    POST = "post"
+    REMOVE = "remove"
+    ZH = "zh"
+    EN = "en"
+    BOTH = "both"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,21 +42,25 @@ class Callback:
     action: Action
     value: str
     page: int = 0
+    channel: int | None = None  # the channel this button changes, when it is pressed in a private chat
 
 
 _PATTERNS: dict[Action, re.Pattern[str]] = {
     Action.FAVOURITE: re.compile(r"f:(\d{1,12})"),
-    Action.CATEGORY: re.compile(r"c:(LG|CV|CL|AS|RO)"),
+    Action.CATEGORY: re.compile(r"c:(?P<value>LG|CV|CL|AS|RO)(?::(?P<channel>-100\d{1,16}))?"),
     Action.FAVOURITES_PAGE: re.compile(r"p:(\d{1,6})"),
     Action.UNFAVOURITE: re.compile(r"u:(\d{1,12}):(\d{1,6})"),
     Action.SEARCH_PAGE: re.compile(r"s:(\d{1,12}):(\d{1,6})"),
     Action.PAPER_DETAILS: re.compile(r"d:(\d{1,12})"),
+    Action.CHANNEL: re.compile(r"m:(?P<channel>-100\d{1,16}):(?P<value>" + "|".join(ChannelOp) + ")"),
 }
 
 
-def encode(action: Action, value: str | int, page: int | None = None) -> str:
+def encode(action: Action, value: str | int, page: int | None = None, *, channel: int | None = None) -> str:
     """callback_data for a button; always well under Telegram's 64 bytes."""
     data = f"{action.value}:{value}" if page is None else f"{action.value}:{value}:{page}"
+    if channel is not None:
+        data = f"{action.value}:{channel}:{value}" if action is Action.CHANNEL else f"{data}:{channel}"
     if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
         raise ValueError(f"callback data too long: {data!r}")
     return data
@@ -57,5 +76,9 @@ def decode(data: str | None) -> Callback | None:
     match = _PATTERNS[action].fullmatch(data)
     if match is None:
         return None
+    named = match.groupdict()
+    if named:
+        channel = named.get("channel")
+        return Callback(action=action, value=named["value"], channel=int(channel) if channel else None)
     page = int(match.group(2)) if match.re.groups == 2 else 0
     return Callback(action=action, value=match.group(1), page=page)

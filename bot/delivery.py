@@ -6,6 +6,7 @@ The scheduled tick, /today and /post_now all call ``deliver_digest``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.cards import render_digest, star_keyboard
+from bot.channels import lose_chat
 from bot.i18n import translator
 from bot.metrics import FailureKind
 from bot.services import Services
@@ -114,7 +116,8 @@ def is_topic_closed(error: BadRequest) -> bool:
 def is_gone(error: BadRequest) -> bool:
     """Telegram's wording for a chat the bot can never reach again."""
     message = error.message.lower()
-    return "chat not found" in message or "user not found" in message or "group chat was deactivated" in message
+    return ("chat not found" in message or "user not found" in message or "group chat was deactivated" in message
+            or "need administrator rights in the channel chat" in message)  # a channel took the right to post
 
 
 async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: DeliveryKind,
@@ -253,7 +256,7 @@ async def _send_to_chat(bot: Bot, services: Services, target: int, text: str,
         log.info("chat=%s migrated to %s", target, new_id)
         return await _send_to_chat(bot, services, new_id, text, markup, paid, thread_id)
     except Forbidden as error:
-        await services.db(lambda session: mark_inactive(session=session, chat_id=target))
+        await lose_chat(services, target, functools.partial(send_html, bot))
         log.info("chat=%s unreachable (%s), marked inactive", target, error.message)
         services.metrics.failures.labels(FailureKind.BLOCKED.value).inc()
         raise ChatUnreachable from error
@@ -268,7 +271,7 @@ async def _send_to_chat(bot: Bot, services: Services, target: int, text: str,
             raise ChatUnreachable from error
         if not is_gone(error):
             raise
-        await services.db(lambda session: mark_inactive(session=session, chat_id=target))
+        await lose_chat(services, target, functools.partial(send_html, bot))
         log.info("chat=%s gone (%s), marked inactive", target, error.message)
         services.metrics.failures.labels(FailureKind.GONE.value).inc()
         raise ChatUnreachable from error

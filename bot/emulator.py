@@ -64,7 +64,7 @@ _EPSILON = 1e-9
 
 _T = TypeVar("_T")
 BlockReason = Literal["blocked", "kicked", "deactivated"]
-ChatType = Literal["private", "group", "supergroup"]
+ChatType = Literal["private", "group", "supergroup", "channel"]
 
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the same as a "
@@ -740,6 +740,7 @@ class _Chat:
     migrated_to: int | None = None
     last_message_id: int = 0
     topics: dict[int, _ForumTopic] = field(default_factory=dict)  # open and closed forum topics; deleted ones go
+    posters: set[int] = field(default_factory=set)  # a channel's administrators with can_post_messages
 
     def next_message_id(self) -> int:
         """Message ids increase per chat."""
@@ -1052,6 +1053,100 @@ class BotApiEmulator:
         else:
             chat.admins.discard(user_id)
 
+    def add_channel(
+        self,
+        chat_id: int,
+        *,
+        title: str,
+        creator: int,
+        username: str | None = None,
+        admins: Iterable[int] = (),
+        bot_can_post: bool | None = True,
+    ) -> None:
+        """Register a channel: the creator may post, so may ``admins``; the bot is an administrator that may post
+        (True), one that may not (False), or not in the channel at all (None). No update is sent."""
+        if not str(chat_id).startswith("-100"):
+            raise ValueError("channel ids start with -100")
+        chat = _Chat(chat_id, "channel", title=title, username=username, creator=creator, admins=set(admins))
+        chat.posters = {creator, *chat.admins}
+        if bot_can_post is not None:
+            chat.admins.add(self.bot_user.id)
+            if bot_can_post:
+                chat.posters.add(self.bot_user.id)
+        chat.members = {creator, *chat.admins}
+        for user_id in chat.members:
+            self._user(user_id)
+        self._chats[chat_id] = chat
+
+    def set_channel_admin(self, chat_id: int, user_id: int, *, admin: bool = True, can_post: bool = True,
+                          by: int | None = None) -> None:
+        """Promote, change the rights of, or demote a channel administrator (the bot included: it is told with a
+        my_chat_member update, as from ``by``, the creator unless given)."""
+        chat = self._chats[chat_id]
+        if chat.type != "channel":
+            raise ValueError(f"chat {chat_id} is not a channel")
+        old = self._channel_status(chat, user_id)
+        self._user(user_id)
+        chat.members.add(user_id)
+        chat.admins.discard(user_id)
+        chat.posters.discard(user_id)
+        if admin:
+            chat.admins.add(user_id)
+            if can_post:
+                chat.posters.add(user_id)
+        if user_id == self.bot_user.id:
+            chat.blocked = None
+            self._enqueue("my_chat_member", self._channel_member_update(chat, old, by))
+
+    def remove_from_channel(self, chat_id: int, user_id: int, *, by: int | None = None) -> None:
+        """Take someone out of a channel; for the bot, sends then fail with 403 and a my_chat_member update comes."""
+        chat = self._chats[chat_id]
+        old = self._channel_status(chat, user_id)
+        for members in (chat.members, chat.admins, chat.posters):
+            members.discard(user_id)
+        if user_id == self.bot_user.id:
+            self._enqueue("my_chat_member", self._channel_member_update(chat, old, by))
+
+    def channel_post(self, chat_id: int, text: str, *, by: int | None = None) -> int:
+        """An administrator (the creator unless ``by``) posts in the channel; the bot gets a channel_post update if
+        it is an administrator there. Returns the post's message id."""
+        chat = self._chats[chat_id]
+        author = chat.creator if by is None else by
+        if chat.type != "channel" or author not in chat.posters:
+            raise ValueError(f"user {author} may not post in chat {chat_id}")
+        message: dict[str, Any] = {"message_id": chat.next_message_id(), "sender_chat": chat.to_json(),
+                                   "chat": chat.to_json(), "date": int(time.time()), "text": text}
+        self._user_messages[(chat_id, message["message_id"])] = message
+        if self.bot_user.id in chat.admins:
+            self._enqueue("channel_post", message)
+        return message["message_id"]
+
+    def user_forwards(self, user_id: int, from_chat_id: int, message_id: int) -> int:
+        """A user forwards a channel post to the bot in their private chat (forward_origin of type channel)."""
+        post = self._user_messages.get((from_chat_id, message_id))
+        if post is None:
+            raise KeyError(f"no post {message_id} in chat {from_chat_id}")
+        message = self._user_message(user_id, user_id, None, None)
+        message["forward_origin"] = {"type": "channel", "chat": self._chats[from_chat_id].to_json(),
+                                     "message_id": message_id, "date": post["date"]}
+        message["forward_date"] = post["date"]
+        message["text"] = post["text"]
+        return self._deliver_user_message(message)
+
+    def _channel_status(self, chat: _Chat, user_id: int) -> dict[str, Any]:
+        """A channel member's ChatMember as it stands now."""
+        return self._member_json(chat, self._user(user_id))
+
+    def _channel_member_update(self, chat: _Chat, old: dict[str, Any], by: int | None) -> dict[str, Any]:
+        """my_chat_member: the bot was added to, promoted or demoted in, or removed from a channel."""
+        return {
+            "chat": chat.to_json(),
+            "from": self._user(chat.creator if by is None else by).to_json(),
+            "date": int(time.time()),
+            "old_chat_member": old,
+            "new_chat_member": self._channel_status(chat, self.bot_user.id),
+        }
+
     def block(self, chat_id: int, reason: BlockReason = "blocked") -> None:
         """Make the bot's calls to this chat fail with Telegram's 403 for ``reason``."""
         chat = self._chats[chat_id]
@@ -1220,6 +1315,8 @@ class BotApiEmulator:
         chat = self._chats[chat_id]
         if chat.type == "private" and user_id != chat_id:
             raise ValueError("in a private chat the user id is the chat id")
+        if chat.type == "channel":
+            raise ValueError("users do not write in a channel; see channel_post")
         if chat.is_forum and thread_id is not None:
             self._topic(chat_id, thread_id)
         chat.members.add(user_id)
@@ -1657,12 +1754,16 @@ class BotApiEmulator:
         user = self._users.get(user_id) if user_id is not None else None
         if user is None or (chat.type == "private" and user.id not in (chat.id, self.bot_user.id)):
             raise _bad_request("user not found")
+        if chat.type == "channel" and self.bot_user.id not in chat.admins and user.id != self.bot_user.id:
+            raise _bad_request("member list is inaccessible")
         return self._member_json(chat, user)
 
     async def _get_chat_administrators(self, p: _Params) -> list[dict[str, Any]]:
         chat = self._target_chat(p, writing=False)
         if chat.type == "private":
             raise _bad_request("there are no administrators in the private chat")
+        if chat.type == "channel" and self.bot_user.id not in chat.admins:
+            raise _bad_request("member list is inaccessible")
         ids = sorted(chat.admins | ({chat.creator} if chat.creator is not None else set()))
         return [self._member_json(chat, self._users[user_id]) for user_id in ids]
 
@@ -1686,6 +1787,10 @@ class BotApiEmulator:
                 "Bad Request: group chat was upgraded to a supergroup chat",
                 {"migrate_to_chat_id": chat.migrated_to},
             )
+        if chat.type == "channel" and self.bot_user.id not in chat.members:
+            raise BotApiError(403, "Forbidden: bot is not a member of the channel chat")
+        if chat.type == "channel" and self.bot_user.id not in chat.posters:
+            raise _bad_request("need administrator rights in the channel chat")
         if chat.blocked == "blocked":
             raise BotApiError(403, "Forbidden: bot was blocked by the user")
         if chat.blocked == "deactivated":
@@ -1800,6 +1905,9 @@ class BotApiEmulator:
             "chat": chat.to_json(),
             "date": message.date,
         }
+        if chat.type == "channel":  # a channel's posts come from the channel itself, not from a user
+            del out["from"]
+            out["sender_chat"] = chat.to_json()
         self._add_thread(out, chat, message.message_thread_id)
         if with_reply and message.reply_to_message_id is not None:
             replied = self._message_json(chat.id, message.reply_to_message_id)
@@ -1847,12 +1955,14 @@ class BotApiEmulator:
             "can_pin_messages",
         )
         no_rights = ("can_be_edited", "is_anonymous", "can_promote_members", "can_post_stories")
+        posting = user.id in chat.posters
         return {
             **base,
             "status": "administrator",
             **dict.fromkeys(rights, True),
             **dict.fromkeys((*no_rights, "can_edit_stories", "can_delete_stories"), False),
             **({"can_manage_topics": True} if chat.is_forum else {}),
+            **({"can_post_messages": posting, "can_edit_messages": posting} if chat.type == "channel" else {}),
         }
 
 

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import Action, encode
+from bot.callbacks import Action, ChannelOp, encode
 from bot.i18n import Translator
 from storage.chats import ALL_CATEGORIES, chat_categories
 from storage.ingest import IngestReport
 from storage.keywords import MAX_KEYWORDS, KeywordChange, KeywordSpec
-from storage.models import Chat, Paper, Source, SourceStatus
+from storage.models import CHANNEL_KIND, Channel, Chat, Paper, Source, SourceStatus
 from storage.parsing import ET_AL
 from storage.search import MAX_QUERY_LENGTH, MAX_QUERY_TERMS, MAX_RESULTS, QueryProblem
 
@@ -37,10 +37,11 @@ def category_label(code: str) -> str:
     return f"{code} · {chinese} · {english}"
 
 
-def categories_keyboard(chosen: Sequence[str]) -> InlineKeyboardMarkup:
-    """One toggle per category, marked when chosen."""
+def categories_keyboard(chosen: Sequence[str], *, channel: int | None = None) -> InlineKeyboardMarkup:
+    """One toggle per category, marked when chosen; a channel's keyboard (shown in a private chat) names it."""
     rows = [[InlineKeyboardButton(f"{'✅' if code in chosen else '▫️'} {category_label(code)}",
-                                  callback_data=encode(Action.CATEGORY, code))] for code in ALL_CATEGORIES]
+                                  callback_data=encode(Action.CATEGORY, code, channel=channel))]
+            for code in ALL_CATEGORIES]
     return InlineKeyboardMarkup(rows)
 
 
@@ -67,6 +68,9 @@ def settings_text(chat: Chat, t: Translator) -> str:
     """All of a chat's settings in one message."""
     state = t.gettext("active") if chat.active else t.gettext("paused (/subscribe to resume)")
     header = t.gettext("<b>Settings of this topic</b>") if chat.thread_id else t.gettext("<b>Settings of this chat</b>")
+    if chat.kind == CHANNEL_KIND:
+        state = t.gettext("active") if chat.active else t.gettext("paused")
+        header = t.gettext("<b>Settings of the channel {title}</b>").format(title=channel_name(chat))
     lines = [
         header,
         t.gettext("Daily digest: {state}").format(state=state),
@@ -163,6 +167,7 @@ class StoreStats:
     """The numbers /stats shows."""
 
     subscribers: int
+    channels: int
     papers: int
     deliveries_today: int
     chats_served_today: int
@@ -175,6 +180,8 @@ def stats_text(stats: StoreStats, t: Translator) -> str:
         t.gettext("<b>Statistics</b>"),
         t.ngettext("Subscribers: {count} active chat", "Subscribers: {count} active chats",
                    stats.subscribers).format(count=stats.subscribers),
+        t.ngettext("Channels: {count} active channel", "Channels: {count} active channels",
+                   stats.channels).format(count=stats.channels),
         t.gettext("Papers in store: {count}").format(count=stats.papers),
         t.ngettext("Delivered today: {count} paper to {chats} chats",
                    "Delivered today: {count} papers to {chats} chats",
@@ -330,3 +337,55 @@ def query_problem_text(problem: QueryProblem, t: Translator) -> str:
         QueryProblem.NOTHING_SEARCHABLE: t.gettext("There are no letters, digits or Chinese characters to look for."),
     }
     return f"{reasons[problem]}\n{html.escape(usage)}"
+
+
+def channel_name(chat: Chat) -> str:
+    """A channel as its managers know it: its title, else its id; escaped for HTML."""
+    return html.escape(chat.title or str(chat.id))
+
+
+def channel_state(chat: Chat, channel: Channel, t: Translator) -> str:
+    """Lost, paused, or when its next digest comes."""
+    if channel.lost:
+        return t.gettext("inactive: I was removed or may not post there (add me back, then /channels add {id})"
+                         ).format(id=chat.id)
+    if not chat.active:
+        return t.gettext("paused")
+    return t.gettext("next digest {when}").format(when=format_local(chat.next_due_at, chat.timezone, t))
+
+
+def channels_list(channels: Sequence[tuple[Chat, Channel]], t: Translator) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The /channels reply: each channel with its state, and a button each to manage it."""
+    if not channels:
+        return t.gettext("You manage no channels here yet. Make me an administrator of your channel with the right "
+                         "to post messages, then send /channels add @channelname (or its id, or forward me any of "
+                         "its posts)."), None
+    lines = [t.gettext("<b>Your channels</b>")]
+    lines += [f"📢 {channel_name(chat)} (<code>{chat.id}</code>): {channel_state(chat, channel, t)}"
+              for chat, channel in channels]
+    lines.append(t.gettext("Add another: /channels add @channelname"))
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
+        f"⚙️ {chat.title or chat.id}", callback_data=encode(Action.CHANNEL, ChannelOp.SHOW, channel=chat.id))]
+        for chat, _channel in channels])
+    return "\n".join(lines), keyboard
+
+
+def channel_manage_text(chat: Chat, t: Translator) -> str:
+    """A channel's settings, and the commands that change what buttons cannot (they name the channel first)."""
+    return "\n\n".join([settings_text(chat, t), t.gettext(
+        "From this chat: /categories {id} CV CL · /time {id} 08:30 Asia/Shanghai · /lang {id} en · "
+        "/keywords {id} add diffusion · /post_now {id} (bot admins)").format(id=chat.id)])
+
+
+def channel_manage_keyboard(chat: Chat, t: Translator) -> InlineKeyboardMarkup:
+    """The controls a chat has, as buttons for one channel."""
+    def button(label: str, op: ChannelOp) -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=encode(Action.CHANNEL, op, channel=chat.id))
+
+    pause = (button(t.gettext("⏸ Pause"), ChannelOp.PAUSE) if chat.active
+             else button(t.gettext("▶️ Resume"), ChannelOp.RESUME))
+    return InlineKeyboardMarkup([
+        [button(t.gettext("🏷 Fields"), ChannelOp.FIELDS), pause, button(t.gettext("📨 Post now"), ChannelOp.POST)],
+        [button("中文", ChannelOp.ZH), button("English", ChannelOp.EN), button("中文 + English", ChannelOp.BOTH)],
+        [button(t.gettext("🗑 Remove"), ChannelOp.REMOVE)],
+    ])

@@ -17,6 +17,7 @@ from telegram.ext import (
 )
 
 from handlers.admin import ingest_command, ingest_document_message, post_now, show_stats
+from handlers.channels import add_forwarded_channel, channel_button, manage_channels
 from handlers.common import language_of, load_chat, reply
 from handlers.digest import post_today
 from handlers.export import export_favourites
@@ -67,6 +68,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "today": post_today, "favorites": list_saved, "favourites": list_saved, "keywords": manage_keywords,
         "search": search_store, "paper": show_paper, "export": export_favourites,
         "post_now": post_now, "ingest": ingest_command, "stats": show_stats, "sources": manage_sources,
+        "channels": manage_channels,
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler))
@@ -79,8 +81,11 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CallbackQueryHandler(favourites_button, pattern=r"^[pu]:"))
     application.add_handler(CallbackQueryHandler(search_page_button, pattern=r"^s:"))
     application.add_handler(CallbackQueryHandler(paper_details_button, pattern=r"^d:"))
+    application.add_handler(CallbackQueryHandler(channel_button, pattern=r"^m:"))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(ChatMemberHandler(follow_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, follow_migration))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.FORWARDED & ~filters.COMMAND,
+                                           add_forwarded_channel))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_error_handler(report_error)

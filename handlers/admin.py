@@ -123,7 +123,8 @@ async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     midnight = datetime.combine(services.clock().astimezone(zone).date(), time(0), tzinfo=zone)
 
     def gather(session: Session) -> StoreStats:
-        return StoreStats(subscribers=count_active_chats(session=session), papers=count_papers(session),
+        return StoreStats(subscribers=count_active_chats(session=session),
+                          channels=count_active_chats(session=session, channels=True), papers=count_papers(session),
                           deliveries_today=count_deliveries_since(session=session, since=midnight),
                           chats_served_today=count_chats_served_since(session=session, since=midnight),
                           favourites=count_favourites(session=session))

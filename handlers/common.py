@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import html
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from sqlmodel import Session
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.callbacks import Callback, decode
@@ -17,9 +20,11 @@ from bot.delivery import NO_PREVIEW
 from bot.i18n import Translator, translator, ui_language_for
 from bot.services import Services, services_of
 from storage.chats import ensure_chat, get_chat
-from storage.models import GENERAL_THREAD, Chat
+from storage.models import CHANNEL_KIND, GENERAL_THREAD, Chat
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+# A channel named in a private chat: its numeric id, or its public @username.
+CHANNEL_REF = re.compile(r"-100\d{1,16}|@[A-Za-z][A-Za-z0-9_]{3,31}")
 
 
 def thread_of(update: Update) -> int:
@@ -38,7 +43,9 @@ async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat 
 
 
 def in_topic(chat: Chat, t: Translator, text: str) -> str:
-    """Say that a reply is about this forum topic only, so nobody mistakes it for the whole group's settings."""
+    """Say that a reply is about this forum topic only, or about a channel managed from a private chat."""
+    if chat.kind == CHANNEL_KIND:
+        return t.gettext("📢 {title}:").format(title=html.escape(chat.title or str(chat.id))) + " " + text
     if chat.thread_id == GENERAL_THREAD:
         return text
     return t.gettext("🧵 This topic only:") + " " + text
@@ -162,3 +169,121 @@ async def require_chat_to_configure(update: Update, context: ContextTypes.DEFAUL
 
     topic = await services.db(copy_group)
     return topic if topic is not None else await require_chat(update, context)
+
+
+async def is_channel_admin(context: ContextTypes.DEFAULT_TYPE, channel_id: int | str, user_id: int) -> bool | None:
+    """Telegram's answer now, not what was true when the channel was added; None if the bot may no longer ask
+    (it was removed from the channel)."""
+    try:
+        member = await context.bot.get_chat_member(channel_id, user_id)
+    except (BadRequest, Forbidden):
+        return None
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The destination a settings command or button changes: this chat or forum topic, or a channel its
+    administrator manages from a private chat (named before the arguments, or carried by the button)."""
+
+    chat: Chat
+    args: list[str]  # the arguments after the channel, if one was named
+    text: str  # the same, as typed: quotes and spacing kept
+    t: Translator
+    callback: Callback | None = None
+
+    @property
+    def is_channel(self) -> bool:
+        """Replies then go to the manager's private chat, in their language."""
+        return self.chat.kind == CHANNEL_KIND
+
+
+TargetHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, Target], Awaitable[None]]
+
+
+def named_channel(update: Update, args: list[str]) -> str | None:
+    """The channel a private-chat command names first, e.g. /time -1001234567890 08:30; None for this chat."""
+    if update.effective_chat.type != ChatType.PRIVATE or not args or not CHANNEL_REF.fullmatch(args[0]):
+        return None
+    return args[0]
+
+
+async def _refuse(update: Update, text: str) -> None:
+    """An alert on a button, a reply to a command."""
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await reply(update, text)
+
+
+async def _channel_target(update: Update, context: ContextTypes.DEFAULT_TYPE, ref: int | str, args: list[str],
+                          text: str, callback: Callback | None) -> Target | None:
+    """A managed channel, once Telegram confirms the sender administers it now; else a reply saying why not."""
+    t = language_of(update, await load_chat(update, context))
+    user = update.effective_user
+    channel_id: int | None = ref if isinstance(ref, int) else None
+    if channel_id is None:
+        try:
+            channel_id = (await context.bot.get_chat(ref)).id
+        except (BadRequest, Forbidden):
+            channel_id = None
+    chat = None if channel_id is None else await services_of(context).db(
+        lambda session: get_chat(session=session, chat_id=channel_id))
+    if chat is None or chat.kind != CHANNEL_KIND:
+        await _refuse(update, t.gettext("{channel} is not one of the channels I post to. Add it first: "
+                                        "/channels add @channelname").format(channel=html.escape(str(ref))))
+        return None
+    admin = None if user is None else await is_channel_admin(context, chat.id, user.id)
+    title = html.escape(chat.title or str(chat.id))
+    if admin is None:
+        await _refuse(update, t.gettext("Telegram will not tell me who administers {title}: am I still an "
+                                        "administrator there? Add me back, then /channels add {id}.").format(
+            title=title, id=chat.id))
+        return None
+    if not admin:
+        await _refuse(update, t.gettext("Only administrators of {title} can change its digest, and Telegram says "
+                                        "you are not one now.").format(title=title))
+        return None
+    return Target(chat, args, text, t, callback)
+
+
+def configures(handler: TargetHandler) -> Handler:
+    """The one place settings permissions are checked: a group's administrators for a group (or forum topic), a
+    channel's current administrators, asked of Telegram, for a channel; the handler gets the destination to change.
+
+    A forum topic of a subscribed group gets settings of its own on its first change.
+    """
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        callback = decode(update.callback_query.data) if update.callback_query else None
+        args = list(context.args or [])
+        text = "" if update.callback_query else argument_text(update.effective_message)
+        if callback is not None and callback.channel is not None:
+            target = await _channel_target(update, context, callback.channel, [], "", callback)
+        elif (ref := named_channel(update, args)) is not None:
+            parts = text.split(maxsplit=1)
+            channel: int | str = int(ref) if ref.lstrip("-").isdigit() else ref
+            target = await _channel_target(update, context, channel, args[1:], parts[1] if len(parts) > 1 else "",
+                                           None)
+        else:
+            target = await _own_target(update, context, args, text)
+        if target is not None:
+            await handler(update, context, target)
+
+    return guarded
+
+
+async def _own_target(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str],
+                      text: str) -> Target | None:
+    """This chat or topic, for its group's administrators (anyone in a private chat)."""
+    if not await may_change_settings(update, context, services_of(context)):
+        t = language_of(update, await load_chat(update, context))
+        await _refuse(update, t.gettext("Only group administrators can change this chat's settings."))
+        return None
+    if update.callback_query is not None:  # forged or stale data is refused here too
+        press = await read_button(update, context)
+        return None if press is None else Target(press.chat, [], "", press.t, press.callback)
+    chat = await require_chat_to_configure(update, context)
+    return None if chat is None else Target(chat, args, text, language_of(update, chat))
+

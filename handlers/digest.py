@@ -5,10 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.delivery import DeliveryStatus, deliver_digest
+from bot.delivery import DeliveryOutcome, DeliveryStatus, deliver_digest
+from bot.i18n import Translator
 from bot.services import services_of
 from handlers.common import in_topic, language_of, reply, require_chat
-from storage.models import DeliveryKind
+from storage.models import CHANNEL_KIND, Chat, DeliveryKind
 
 
 async def post_today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -18,9 +19,21 @@ async def post_today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     outcome = await deliver_digest(bot=context.bot, services=services_of(context), chat_id=chat.id,
                                    thread_id=chat.thread_id, kind=DeliveryKind.TODAY)
-    t = language_of(update, chat)
+    text = today_outcome_text(outcome, chat, language_of(update, chat))
+    if text:
+        await reply(update, text)
+
+
+def today_outcome_text(outcome: DeliveryOutcome, chat: Chat, t: Translator) -> str | None:
+    """What to say after an on-demand digest; nothing when it went to the chat that asked (it is the answer)."""
     if outcome.status is DeliveryStatus.NOTHING_NEW:
-        await reply(update, in_topic(chat, t, t.gettext("Nothing new in your fields — you have seen every paper. "
-                                                        "/categories adds more fields.")))
-    elif outcome.status is DeliveryStatus.FAILED:
-        await reply(update, t.gettext("Telegram did not take the digest just now; please try again in a minute."))
+        return in_topic(chat, t, t.gettext("Nothing new in your fields — you have seen every paper. "
+                                           "/categories adds more fields."))
+    if outcome.status is DeliveryStatus.FAILED:
+        return t.gettext("Telegram did not take the digest just now; please try again in a minute.")
+    if chat.kind != CHANNEL_KIND:
+        return None
+    if outcome.status is DeliveryStatus.SENT:
+        return in_topic(chat, t, t.ngettext("posted {count} paper.", "posted {count} papers.",
+                                            outcome.papers).format(count=outcome.papers))
+    return in_topic(chat, t, t.gettext("I could not post there: see /channels."))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
@@ -13,7 +14,15 @@ from bot.i18n import Translator
 from bot.services import services_of
 from bot.views import FAVOURITES_PAGE_SIZE, FavouritesPage, favourites_page
 from handlers.common import language_of, read_button, reply, require_chat
-from storage.favourites import favourite_ids, list_favourites, remove_favourite, toggle_favourite
+from storage.chats import get_chat
+from storage.favourites import (
+    favourite_ids,
+    list_favourites,
+    remove_favourite,
+    save_favourite,
+    toggle_favourite,
+)
+from storage.models import CHANNEL_KIND, Chat
 
 _NUMBER = re.compile(r"(\d+)\s*$")
 
@@ -26,6 +35,9 @@ async def toggle_star(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query, chat, t = update.callback_query, press.chat, press.t
     services, paper_id = services_of(context), int(press.callback.value)
     now = services.clock()
+    if chat.kind == CHANNEL_KIND:
+        await save_for_tapper(update, context, paper_id)
+        return
     try:
         saved = await services.db(lambda session: toggle_favourite(
             session=session, chat_id=chat.id, paper_id=paper_id, now=now))
@@ -45,6 +57,33 @@ async def toggle_star(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     except BadRequest as error:  # two quick taps can leave the markup as it already is
         if "not modified" not in error.message:
             raise
+
+
+async def save_for_tapper(update: Update, context: ContextTypes.DEFAULT_TYPE, paper_id: int) -> None:
+    """⭐ under a channel's card: the paper goes to the tapper's own favourites; the channel's message stays as it
+    is for everyone."""
+    query, user, services = update.callback_query, update.effective_user, services_of(context)
+    now = services.clock()
+
+    def save(session: Session) -> tuple[Chat | None, bool]:
+        own = get_chat(session=session, chat_id=user.id)
+        if own is None:
+            return None, False
+        return own, save_favourite(session=session, chat_id=user.id, paper_id=paper_id, now=now)
+
+    try:
+        own, saved = await services.db(save)
+    except LookupError:
+        await query.answer(language_of(update, None).gettext("This paper is no longer available."), show_alert=True)
+        return
+    t = language_of(update, own)
+    if own is None:
+        username = context.bot.username
+        await query.answer(t.gettext("Open a chat with @{bot} and send /start first; then ⭐ saves papers to your "
+                                     "favourites there.").format(bot=username), show_alert=True)
+        return
+    await query.answer(t.gettext("Saved to your favourites ⭐ — /favorites in our private chat.") if saved
+                       else t.gettext("Already in your favourites — /favorites in our private chat."))
 
 
 def _restarred(markup: InlineKeyboardMarkup, saved: set[int]) -> InlineKeyboardMarkup:

@@ -21,15 +21,7 @@ from bot.keyword_args import (
 )
 from bot.services import services_of
 from bot.views import keyword_change_text, keyword_removal_text, keywords_text
-from handlers.common import (
-    group_admins_only,
-    in_topic,
-    language_of,
-    load_chat,
-    reply,
-    require_chat,
-    require_chat_to_configure,
-)
+from handlers.common import Target, configures, in_topic, language_of, load_chat, named_channel, reply, require_chat
 from storage.keywords import (
     MAX_KEYWORD_CHARS,
     MAX_KEYWORDS,
@@ -73,6 +65,9 @@ def problem_text(error: KeywordArgsError, t: Translator) -> str:
 
 async def manage_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/keywords [add|remove|clear …]: anyone may look; changing them is for group administrators."""
+    if named_channel(update, list(context.args or [])):
+        await change_keywords(update, context)  # a channel's keywords are for its administrators, even to look
+        return
     try:
         command = parse_keywords_command(_arguments(update))
     except KeywordArgsError as error:
@@ -82,22 +77,29 @@ async def manage_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await change_keywords(update, context)
         return
     chat = await require_chat(update, context)
-    if chat is None:
-        return
+    if chat is not None:
+        await _show(update, context, chat, language_of(update, chat))
+
+
+async def _show(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat, t: Translator) -> None:
+    """The destination's keywords, as a reply."""
     keywords = await services_of(context).db(lambda session: destination_keywords(
         session=session, chat_id=chat.id, thread_id=chat.thread_id))
-    t = language_of(update, chat)
     await reply(update, in_topic(chat, t, keywords_text(keywords, t)))
 
 
-@group_admins_only
-async def change_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Add, remove or clear keywords (arguments already checked by manage_keywords), then show them all."""
-    command = parse_keywords_command(_arguments(update))
-    chat = await require_chat_to_configure(update, context)
-    if chat is None:
+@configures
+async def change_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target) -> None:
+    """Add, remove or clear keywords (or, for a channel, show them), then show them all."""
+    chat, t = target.chat, target.t
+    try:
+        command = parse_keywords_command(target.text)
+    except KeywordArgsError as error:
+        await reply(update, problem_text(error, t))
         return
-    t = language_of(update, chat)
+    if command.action is KeywordAction.SHOW:
+        await _show(update, context, chat, t)
+        return
     now = services_of(context).clock()
     try:
         done, keywords = await services_of(context).db(lambda session: _change(session, chat, command, t, now))

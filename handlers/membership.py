@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
-from telegram import Update
-from telegram.constants import ChatMemberStatus
+from telegram import ChatMemberAdministrator, Update
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
+from bot.channels import lose_chat
+from bot.delivery import send_html
 from bot.services import services_of
-from storage.chats import mark_inactive, migrate_chat
+from storage.chats import migrate_chat
 
 log = logging.getLogger(__name__)
 
 
 async def follow_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Blocked, kicked or left: stop delivering there until someone sends /start again."""
+    """Blocked, kicked or left, or a channel's right to post taken: stop delivering there until someone sends
+    /start again (for a channel: /channels add), and tell a channel's managers."""
     change = update.my_chat_member
-    if change.new_chat_member.status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
-        return
-    chat_id = change.chat.id
-    await services_of(context).db(lambda session: mark_inactive(session=session, chat_id=chat_id))
-    log.info("chat=%s removed the bot (%s), marked inactive", chat_id, change.new_chat_member.status)
+    new = change.new_chat_member
+    demoted = (change.chat.type == ChatType.CHANNEL
+               and not (isinstance(new, ChatMemberAdministrator) and new.can_post_messages))
+    if new.status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT) and not demoted:
+        return  # added or promoted: a channel comes back through /channels add, checked with Telegram
+    await lose_chat(services_of(context), change.chat.id, functools.partial(send_html, context.bot))
+    log.info("chat=%s removed the bot or its right to post (%s), marked inactive", change.chat.id, new.status)
 
 
 async def follow_migration(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -8,7 +8,7 @@ import re
 from sqlmodel import Session
 from telegram import Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.cards import render_paper_details
@@ -17,8 +17,9 @@ from bot.i18n import Translator
 from bot.services import services_of
 from bot.views import SEARCH_PAGE_SIZE, SearchPage, query_problem_text, search_page
 from handlers.common import argument_text, language_of, load_chat, read_button, reply, require_chat
+from storage.chats import get_chat
 from storage.favourites import favourite_ids
-from storage.models import Paper
+from storage.models import CHANNEL_KIND, Paper
 from storage.papers import get_paper
 from storage.search import QueryError, get_saved_search, parse_query, save_search, search_papers
 
@@ -129,5 +130,25 @@ async def paper_details_button(update: Update, context: ContextTypes.DEFAULT_TYP
     if paper is None or not isinstance(query.message, Message):  # too old a message is inaccessible
         await query.answer(t.gettext("This paper is no longer available."), show_alert=True)
         return
+    if press.chat.kind == CHANNEL_KIND:
+        await _send_details_privately(update, context, paper)
+        return
     await query.answer()
     await _send_details(query.message, paper, t)
+
+
+async def _send_details_privately(update: Update, context: ContextTypes.DEFAULT_TYPE, paper: Paper) -> None:
+    """📄 under a channel's card: the details go to the tapper's private chat, never to the channel."""
+    query, user = update.callback_query, update.effective_user
+    own = await services_of(context).db(lambda session: get_chat(session=session, chat_id=user.id))
+    t = language_of(update, own)
+    try:
+        if own is None:
+            raise Forbidden("no private chat with the bot")
+        for text in render_paper_details(paper, t=t):
+            await context.bot.send_message(user.id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+    except (Forbidden, BadRequest):  # Telegram lets a bot write only to people who opened a chat with it
+        await query.answer(t.gettext("Open a chat with @{bot} and send /start first; then 📄 sends the details "
+                                     "there.").format(bot=context.bot.username), show_alert=True)
+        return
+    await query.answer(t.gettext("Details sent to our private chat."))

@@ -5,22 +5,14 @@ from __future__ import annotations
 import html
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.config import parse_hhmm
 from bot.services import services_of
 from bot.views import categories_keyboard, categories_text, format_local, language_name, settings_text
-from handlers.common import (
-    group_admins_only,
-    in_topic,
-    language_of,
-    read_button,
-    reply,
-    require_chat,
-    require_chat_to_configure,
-)
+from handlers.common import Target, configures, in_topic, language_of, reply, require_chat
 from storage.chats import (
     ALL_CATEGORIES,
     chat_categories,
@@ -33,18 +25,26 @@ from storage.chats import (
 LANGUAGES = ("zh", "en", "both")
 
 
-@group_admins_only
-async def choose_categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+def _keyboard_of(target: Target, chosen: list[str]) -> InlineKeyboardMarkup:
+    """The categories keyboard; a channel's names the channel, as it is shown in a private chat."""
+    return categories_keyboard(chosen, channel=target.chat.id if target.is_channel else None)
+
+
+async def show_categories(update: Update, target: Target) -> None:
+    """The categories keyboard for the destination, as a new message."""
+    chat, t = target.chat, target.t
+    chosen = chat_categories(chat)
+    await reply(update, in_topic(chat, t, categories_text(chosen, t)), reply_markup=_keyboard_of(target, chosen))
+
+
+@configures
+async def choose_categories(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target) -> None:
     """Show the categories keyboard, or set the categories given as arguments."""
-    chat = await require_chat_to_configure(update, context)
-    if chat is None:
+    chat, t = target.chat, target.t
+    if not target.args:
+        await show_categories(update, target)
         return
-    t = language_of(update, chat)
-    if not context.args:
-        chosen = chat_categories(chat)
-        await reply(update, in_topic(chat, t, categories_text(chosen, t)), reply_markup=categories_keyboard(chosen))
-        return
-    codes = [arg.upper() for arg in context.args]
+    codes = [arg.upper() for arg in target.args]
     unknown = [code for code in codes if code not in ALL_CATEGORIES]
     if unknown:
         await reply(update, t.gettext("Unknown field {codes}. Choose from {choices}, e.g. /categories CV CL.").format(
@@ -56,13 +56,10 @@ async def choose_categories(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         codes=", ".join(chat_categories(chat)))))
 
 
-@group_admins_only
-async def toggle_category_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@configures
+async def toggle_category_button(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target) -> None:
     """A tap on the categories keyboard: toggle that field and redraw the same message."""
-    press = await read_button(update, context)
-    if press is None:
-        return
-    query, chat, t, callback = update.callback_query, press.chat, press.t, press.callback
+    query, chat, t, callback = update.callback_query, target.chat, target.t, target.callback
     try:
         chat = await services_of(context).db(lambda session: toggle_category(
             session=session, chat_id=chat.id, category=callback.value, thread_id=chat.thread_id))
@@ -73,21 +70,18 @@ async def toggle_category_button(update: Update, context: ContextTypes.DEFAULT_T
     await query.answer(t.gettext("Following: {codes}").format(codes=", ".join(chosen)))
     try:
         await query.edit_message_text(in_topic(chat, t, categories_text(chosen, t)), parse_mode="HTML",
-                                      reply_markup=categories_keyboard(chosen))
+                                      reply_markup=_keyboard_of(target, chosen))
     except BadRequest as error:  # a double tap can make the edit identical to what is shown
         if "not modified" not in error.message:
             raise
 
 
-@group_admins_only
-async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@configures
+async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target) -> None:
     """/time HH:MM [Area/City]: when the daily digest comes, in the chat's timezone."""
-    chat = await require_chat_to_configure(update, context)
-    if chat is None:
-        return
-    t = language_of(update, chat)
+    chat, t = target.chat, target.t
     usage = t.gettext("Usage: /time HH:MM [Area/City], e.g. /time 08:30 Europe/Berlin")
-    args = context.args or []
+    args = target.args
     if not 1 <= len(args) <= 2:
         await reply(update, usage)
         return
@@ -112,21 +106,22 @@ async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         time=chat.digest_time, zone=chat.timezone, when=format_local(chat.next_due_at, chat.timezone, t))))
 
 
-@group_admins_only
-async def set_card_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@configures
+async def set_card_language(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target) -> None:
     """/lang zh|en|both: the cards' language, and the interface language for zh or en."""
-    chat = await require_chat_to_configure(update, context)
-    if chat is None:
-        return
-    t = language_of(update, chat)
-    args = context.args or []
+    args = target.args
     if len(args) != 1 or args[0].lower() not in LANGUAGES:
-        await reply(update, t.gettext("Usage: /lang zh, /lang en or /lang both"))
+        await reply(update, target.t.gettext("Usage: /lang zh, /lang en or /lang both"))
         return
-    language = args[0].lower()
+    await apply_language(update, context, target, args[0].lower())
+
+
+async def apply_language(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target, language: str) -> None:
+    """Set the cards' language and say so; a channel's manager keeps their own interface language."""
+    chat = target.chat
     chat = await services_of(context).db(lambda session: set_language(
         session=session, chat_id=chat.id, language=language, thread_id=chat.thread_id))
-    t = language_of(update, chat)
+    t = target.t if target.is_channel else language_of(update, chat)
     await reply(update, in_topic(chat, t, t.gettext("Cards now in {language}.").format(
         language=language_name(chat.language, t))))
 

@@ -31,6 +31,7 @@ def help_text(t: Translator) -> str:
         t.gettext("/settings — this chat's settings"),
         t.gettext("/unsubscribe — pause the daily digest; /subscribe — resume it"),
         t.gettext("In a forum, commands sent inside a topic give that topic its own digest and settings."),
+        t.gettext("/channels — digests for your Telegram channels: /channels add @channelname"),
         "",
         t.gettext("Admins: /post_now [all|CHAT_ID], /ingest (a file, a reply to one, or a URL), /stats"),
         t.gettext("Admins: /sources — digest URLs fetched on a schedule (/sources add URL, /sources remove N)"),

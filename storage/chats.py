@@ -17,7 +17,7 @@ from sqlmodel import Session, SQLModel, select
 
 from storage.deliveries import insert_ignoring_duplicates
 from storage.keywords import copy_keywords
-from storage.models import GENERAL_THREAD, Chat, ChatKeyword, Delivery, Favourite, Language, PendingDigest
+from storage.models import CHANNEL_KIND, GENERAL_THREAD, Chat, ChatKeyword, Delivery, Favourite, Language, PendingDigest
 
 ALL_CATEGORIES: tuple[str, ...] = ("LG", "CV", "CL", "AS", "RO")
 _UI_LANGUAGES = (Language.ZH.value, Language.EN.value)
@@ -361,6 +361,7 @@ def _move_rows(session: Session, model: type[SQLModel], key: tuple[str, ...], ol
     session.exec(delete(model).where(table.c.chat_id == old_chat_id).execution_options(synchronize_session=False))
 
 
-def count_active_chats(*, session: Session) -> int:
-    """How many chats are subscribed and unpaused."""
-    return session.exec(select(func.count()).select_from(Chat).where(Chat.active)).one()
+def count_active_chats(*, session: Session, channels: bool = False) -> int:
+    """How many chats (or, with channels=True, channels) are subscribed and unpaused."""
+    kind = Chat.kind == CHANNEL_KIND if channels else Chat.kind != CHANNEL_KIND
+    return session.exec(select(func.count()).select_from(Chat).where(Chat.active, kind)).one()

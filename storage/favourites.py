@@ -24,6 +24,14 @@ def toggle_favourite(*, session: Session, chat_id: int, paper_id: int, now: date
     return True
 
 
+def save_favourite(*, session: Session, chat_id: int, paper_id: int, now: datetime) -> bool:
+    """Star a paper, never unstar it (a tap in a channel cannot show a star's state); True if newly saved."""
+    if session.get(Paper, paper_id) is None:
+        raise LookupError(f"paper {paper_id} does not exist")
+    return insert_ignoring_duplicates(session=session, model=Favourite,
+                                      rows=[{"chat_id": chat_id, "paper_id": paper_id, "created_at": now}]) == 1
+
+
 def favourite_ids(*, session: Session, chat_id: int, paper_ids: Sequence[int]) -> set[int]:
     """Which of these papers the chat has starred, to label the buttons under its cards."""
     if not paper_ids:

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 GENERAL_THREAD = 0  # thread_id of a chat itself: a private chat, a group, or a forum's General topic
+CHANNEL_KIND = "channel"  # Chat.kind of a Telegram channel, as Telegram names the chat type
 
 
 def thread_column(*, primary_key: bool) -> Column:  # type: ignore[type-arg]
@@ -252,4 +253,25 @@ class SavedSearch(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     query: str = Field(max_length=256)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Channel(SQLModel, table=True):
+    """A subscribed Telegram channel; its settings are its Chat row (kind "channel"), this row its standing."""
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    username: str | None = Field(default=None, max_length=64)
+    # The bot was removed or lost its right to post: the channel is inactive and its managers were told, once.
+    lost: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ChannelManager(SQLModel, table=True):
+    """An administrator who added a channel from their private chat: it is in their /channels, news of it goes to
+    them. Whether they may still change it is asked of Telegram each time they act."""
+
+    __tablename__ = "channel_manager"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False, index=True))
     created_at: datetime = Field(default_factory=utcnow)

@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 
 from bot.emulator import BotApiEmulator, EmulatorThread, RateLimits
-from tests.test_broadcast import make_due_store
+from tests.test_broadcast import CHANNEL_MANAGER, make_due_store
 
 ROOT = Path(__file__).resolve().parent.parent
 CHATS = 150
+CHANNELS = 12  # among the destinations: paced like groups, 20 messages a minute each
 CONCURRENCY = 8
 
 
@@ -47,6 +48,15 @@ def _start_bot(server: EmulatorThread, database_url: str, log: Path, *flags: str
             "PYTHONPATH": str(ROOT), "LOG_LEVEL": "INFO"} | settings
     return subprocess.Popen([sys.executable, "-m", "bot", "run", *flags], cwd=ROOT, env=env,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def _add_destinations(server: EmulatorThread, chat_ids: list[int]) -> None:
+    """Each subscriber as Telegram knows it: private chats, and channels where the bot is an admin that may post."""
+    for chat_id in chat_ids:
+        if chat_id > 0:
+            server.call(server.emu.add_private_chat, chat_id, first_name=f"u{chat_id}", language_code="en")
+        else:
+            server.call(server.emu.add_channel, chat_id, title=f"channel {chat_id}", creator=CHANNEL_MANAGER)
 
 
 def _free_port() -> int:
@@ -76,11 +86,10 @@ def _wait(condition: Callable[[], bool], timeout: float) -> None:
 
 
 def test_sigkill_mid_broadcast_then_restart_delivers_every_digest_once(tmp_path: Path) -> None:
-    world = make_due_store(tmp_path, private=CHATS)
+    world = make_due_store(tmp_path, private=CHATS, channels=CHANNELS)
     log = tmp_path / "bot.log"
     with EmulatorThread(BotApiEmulator(rate_limits=RateLimits())) as server:
-        for chat_id in world.chat_ids:
-            server.call(server.emu.add_private_chat, chat_id, first_name=f"u{chat_id}", language_code="en")
+        _add_destinations(server, world.chat_ids)
         first = _start_bot(server, world.url, log)
         try:
             _wait(lambda: len(_digests(server)) >= CHATS // 3, timeout=60)
@@ -88,10 +97,10 @@ def test_sigkill_mid_broadcast_then_restart_delivers_every_digest_once(tmp_path:
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=30)
         at_kill = len(_digests(server))
-        assert at_kill < CHATS, "the kill landed mid-broadcast"
+        assert at_kill < len(world.chat_ids), "the kill landed mid-broadcast"
         second = _start_bot(server, world.url, log)
         try:
-            _wait(lambda: len(_digests(server)) == CHATS, timeout=90)
+            _wait(lambda: len(_digests(server)) == len(world.chat_ids), timeout=90)
             time.sleep(1.0)  # any duplicate from a wrong resume would show up now
         finally:
             second.terminate()
@@ -102,11 +111,10 @@ def test_sigkill_mid_broadcast_then_restart_delivers_every_digest_once(tmp_path:
 
 def test_two_webhook_instances_on_postgresql_survive_losing_one(tmp_path: Path, postgres_url: str) -> None:
     """Two `python -m bot run --webhook-url …` share one PostgreSQL; one is killed mid-broadcast."""
-    world = make_due_store(tmp_path, private=CHATS, url=postgres_url)
+    world = make_due_store(tmp_path, private=CHATS, channels=CHANNELS, url=postgres_url)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     with EmulatorThread(BotApiEmulator(rate_limits=RateLimits())) as server:
-        for chat_id in world.chat_ids:
-            server.call(server.emu.add_private_chat, chat_id, first_name=f"u{chat_id}", language_code="en")
+        _add_destinations(server, world.chat_ids)
         bots = []
         for log in logs:
             port = _free_port()
@@ -117,8 +125,8 @@ def test_two_webhook_instances_on_postgresql_survive_losing_one(tmp_path: Path, 
             _wait(lambda: len(_digests(server)) >= CHATS // 3, timeout=60)
             bots[0].send_signal(signal.SIGKILL)
             bots[0].wait(timeout=30)
-            assert len(_digests(server)) < CHATS, "the kill landed mid-broadcast"
-            _wait(lambda: len(_digests(server)) == CHATS, timeout=90)
+            assert len(_digests(server)) < len(world.chat_ids), "the kill landed mid-broadcast"
+            _wait(lambda: len(_digests(server)) == len(world.chat_ids), timeout=90)
             time.sleep(1.0)
         finally:
             for bot in bots:
@@ -134,11 +142,10 @@ def test_two_webhook_instances_on_postgresql_survive_losing_one(tmp_path: Path, 
 def test_stopping_mid_broadcast_is_quiet_and_the_next_start_sends_the_rest_once(tmp_path: Path,
                                                                                stop: signal.Signals) -> None:
     """An operator's stop finishes the digests being sent, logs no error, and loses nothing for the next start."""
-    world = make_due_store(tmp_path, private=CHATS)
+    world = make_due_store(tmp_path, private=CHATS, channels=CHANNELS)
     log = tmp_path / "bot.log"
     with EmulatorThread(BotApiEmulator(rate_limits=RateLimits())) as server:
-        for chat_id in world.chat_ids:
-            server.call(server.emu.add_private_chat, chat_id, first_name=f"u{chat_id}", language_code="en")
+        _add_destinations(server, world.chat_ids)
         first = _start_bot(server, world.url, log, TICK_SECONDS="0.05")  # ticks begin while the bot stops
         try:
             _wait(lambda: len(_digests(server)) >= CHATS // 3, timeout=60)
@@ -147,12 +154,12 @@ def test_stopping_mid_broadcast_is_quiet_and_the_next_start_sends_the_rest_once(
             code = first.wait(timeout=30)
         at_stop = len(_digests(server))
         stopped_log = log.read_text()
-        assert at_stop < CHATS, "the stop landed mid-broadcast"
+        assert at_stop < len(world.chat_ids), "the stop landed mid-broadcast"
         assert code == 0, stopped_log[-3000:]
         assert "Traceback" not in stopped_log and " ERROR " not in stopped_log, stopped_log[-3000:]
         second = _start_bot(server, world.url, log)
         try:
-            _wait(lambda: len(_digests(server)) == CHATS, timeout=90)
+            _wait(lambda: len(_digests(server)) == len(world.chat_ids), timeout=90)
             time.sleep(1.0)  # a digest sent twice would show up now
         finally:
             second.terminate()

@@ -322,6 +322,63 @@ async def test_migrated_group_raises_chat_migrated(emu: BotApiEmulator, bot: Bot
     ]
 
 
+CHANNEL = -1009100
+
+
+async def test_a_channel_has_posting_administrators_posts_and_forwarded_posts(emu: BotApiEmulator, bot: Bot) -> None:
+    emu.add_channel(CHANNEL, title="Daily papers", username="daily_papers", creator=USER, admins={OTHER})
+    me = (await bot.get_me()).id
+    assert (await bot.get_chat("@daily_papers")).type == "channel"
+    creator, bot_member = await bot.get_chat_member(CHANNEL, USER), await bot.get_chat_member(CHANNEL, me)
+    assert creator.status == "creator"
+    assert bot_member.status == "administrator" and bot_member.can_post_messages
+    assert {member.user.id for member in await bot.get_chat_administrators(CHANNEL)} == {USER, OTHER, me}
+    sent = await bot.send_message(CHANNEL, "digest")
+    assert sent.sender_chat.id == CHANNEL and sent.from_user is None, "channel posts come from the channel"
+
+    post = emu.channel_post(CHANNEL, "hello followers")
+    emu.user_forwards(USER, CHANNEL, post)
+    [channel_post, forwarded] = await bot.get_updates()
+    assert channel_post.channel_post.text == "hello followers" and channel_post.channel_post.sender_chat.id == CHANNEL
+    origin = forwarded.message.forward_origin
+    assert forwarded.message.chat.id == USER and origin.type == "channel"
+    assert (origin.chat.id, origin.message_id) == (CHANNEL, post)
+    with pytest.raises(ValueError, match="do not write in a channel"):
+        emu.user_sends(CHANNEL, USER, "/start")
+
+
+async def test_a_channel_tells_the_bot_when_it_is_demoted_promoted_or_removed(emu: BotApiEmulator, bot: Bot) -> None:
+    emu.add_channel(CHANNEL, title="Daily papers", creator=USER)
+    me = (await bot.get_me()).id
+    emu.set_channel_admin(CHANNEL, me, can_post=False, by=USER)
+    with pytest.raises(BadRequest, match=r"(?i)need administrator rights in the channel chat"):
+        await bot.send_message(CHANNEL, "digest")
+    emu.set_channel_admin(CHANNEL, me, can_post=True)
+    assert (await bot.send_message(CHANNEL, "digest")).chat.id == CHANNEL
+    emu.remove_from_channel(CHANNEL, me)
+    with pytest.raises(Forbidden, match="bot is not a member of the channel chat"):
+        await bot.send_message(CHANNEL, "digest")
+    with pytest.raises(BadRequest, match=r"(?i)member list is inaccessible"):
+        await bot.get_chat_member(CHANNEL, USER)
+    changes = [update.my_chat_member for update in await bot.get_updates()]
+    assert [(c.old_chat_member.status, c.new_chat_member.status, getattr(c.new_chat_member, "can_post_messages",
+                                                                          None)) for c in changes] == [
+        ("administrator", "administrator", False), ("administrator", "administrator", True),
+        ("administrator", "left", None)]
+    assert {c.from_user.id for c in changes} == {USER} and {c.chat.type for c in changes} == {"channel"}
+
+
+async def test_a_channel_the_bot_is_not_in_can_be_looked_up_but_not_written_to(emu: BotApiEmulator,
+                                                                               bot: Bot) -> None:
+    emu.add_channel(CHANNEL, title="Elsewhere", username="elsewhere", creator=USER, bot_can_post=None)
+    assert (await bot.get_chat("@elsewhere")).id == CHANNEL
+    me = (await bot.get_me()).id
+    assert (await bot.get_chat_member(CHANNEL, me)).status == "left"
+    with pytest.raises(Forbidden, match="not a member"):
+        await bot.send_message(CHANNEL, "digest")
+    assert await bot.get_updates() == (), "registering a channel sends no update"
+
+
 # -- faults ------------------------------------------------------------------------------------------------------
 
 
