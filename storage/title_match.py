@@ -133,9 +133,9 @@ def _is_number(word: str) -> bool:
 
 
 def _main_title(title: str) -> list[str]:
-    """The words before the first subtitle separator."""
+    """The words before the first subtitle separator, asides in brackets left out."""
     head = _SUBTITLE.split(_folded(_latex_free(title)), maxsplit=1)[0]
-    return title_words(head)
+    return title_words(head, asides=False)
 
 
 def _word_changes(ours: list[str], theirs: list[str]) -> list[tuple[list[str], list[str]]]:
