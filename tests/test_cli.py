@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -383,3 +384,39 @@ def test_resolve_gives_up_when_arxiv_keeps_failing_and_is_refused_when_switched_
     assert off.code == 2 and "ARXIV_ENRICHMENT=false" in off.err
     nothing = run_cli("ingest", database_url=url)
     assert nothing.code == 2 and "give digest files" in nothing.err
+
+
+def test_resolve_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import time
+
+    from tests.arxiv_standin import ArxivStandIn
+    from tests.local_http import local_server
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert run_cli("ingest", SAMPLES, database_url=url).code == 0
+    env = {name: value for name, value in os.environ.items() if name.upper() not in SCRUBBED}
+    master, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 columns wide
+    with local_server() as arxiv:
+        arxiv.routes["/api/query"] = ArxivStandIn([])
+        env |= {"DATABASE_URL": url, "ARXIV_ENRICHMENT": "true", "ARXIV_API_URL": arxiv.url("/api/query"),
+                "ARXIV_REQUEST_INTERVAL": "0.01", "LOG_LEVEL": "WARNING"}
+        process = subprocess.Popen([sys.executable, "-m", "bot", "ingest", "--resolve"], cwd=REPO, env=env,
+                                   stdout=terminal, stderr=terminal)
+        os.set_blocking(master, False)
+        shown, deadline = b"", time.monotonic() + CLI_TIMEOUT
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with contextlib.suppress(BlockingIOError):
+                shown += os.read(master, 65536)
+        os.close(terminal)
+        with contextlib.suppress(OSError):
+            shown += os.read(master, 65536)
+        os.close(master)
+    text = shown.decode("utf-8", errors="replace")
+    assert process.returncode == 0, text
+    assert "arXiv by title: 100%" in text and "28/28" in text
