@@ -218,3 +218,22 @@ async def test_cards_and_details_link_to_arxiv(world: World) -> None:
     assert _links(details) == ["https://arxiv.org/abs/2106.04647", "https://arxiv.org/pdf/2106.04647",
                                world.links_before["Compacter: Efficient Low-Rank Hypercomplex Adapter Layers"]]
     assert "weibo.com" in details.plain_text, "the digest's own link, kept as the source"
+
+
+async def test_switched_off_the_bot_asks_arxiv_nothing(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = open_store(url)
+    ingest_samples(engine)
+    with local_server() as arxiv:
+        arxiv.routes["/api/query"] = ArxivStandIn(KNOWN)
+        async with BotApiEmulator() as emulator:
+            for enabled in (True, False):
+                settings = emulator_settings(emulator, url, tick_seconds=0.05, arxiv_enrichment=enabled,
+                                             arxiv_api_url=arxiv.url("/api/query"), arxiv_request_interval=60)
+                async with running_bot(settings, engine, emulator=emulator, with_scheduler=True) as bot:
+                    jobs = {job.name for job in bot.application.job_queue.jobs()}
+                assert ("arxiv-resolution" in jobs) is enabled and ("arxiv-enrichment" in jobs) is enabled
+    assert arxiv.requests == [], "the first run waits one interval (60 s here): nothing was asked"
+    with session_scope(engine) as session:
+        assert count_titles_to_resolve(session=session) == 28
+    engine.dispose()
