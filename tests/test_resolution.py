@@ -300,3 +300,27 @@ def test_migration_0010_keeps_papers_waits_for_them_and_goes_back(database_url: 
         assert connection.exec_driver_sql("SELECT count(*) FROM paper").scalar_one() == 2
     migrate(engine)
     engine.dispose()
+
+
+def test_two_processes_never_claim_the_same_titles(postgres_url: str) -> None:
+    from storage.resolution import claim_titles_to_resolve
+
+    engine, other = open_store(postgres_url), open_store(postgres_url)
+    with session_scope(engine) as session:
+        for number in range(30):
+            _paper(session, title_en=f"Paper Number {number}")
+    until = NOW + timedelta(minutes=10)
+    with session_scope(engine) as first, session_scope(other) as second:
+        mine = claim_titles_to_resolve(session=first, now=NOW, until=until, limit=20)
+        first.commit()
+        theirs = claim_titles_to_resolve(session=second, now=NOW, until=until, limit=20)
+    assert len(mine) == 20 and len(theirs) == 10
+    assert not {item.paper_id for item in mine} & {item.paper_id for item in theirs}
+    assert [item.paper_id for item in mine] == sorted((item.paper_id for item in mine), reverse=True), "newest first"
+    with session_scope(engine) as session:
+        assert claim_titles_to_resolve(session=session, now=NOW, until=until, limit=20) == []
+        assert len(claim_titles_to_resolve(session=session, now=until, until=until + timedelta(minutes=10),
+                                           limit=50)) == 30, "held until"
+    engine.dispose()
+    other.dispose()
+
