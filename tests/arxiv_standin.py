@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from tests.local_http import Request, Response
@@ -94,12 +94,10 @@ def feed_xml(query: str, entries: list[str], *, total: int | None = None) -> byt
 
 @dataclass
 class ArxivStandIn:
-    """Answers /api/query as arXiv does; `mode` makes every answer fail ("5xx", "stall"), `failing` only the
-    searches for those phrases."""
+    """Answers /api/query as arXiv does; `mode` makes every answer fail ("5xx", "stall")."""
 
     entries: list[Entry]
     mode: str = "ok"
-    failing: set[str] = field(default_factory=set)
     stall: float = 5.0
 
     def __call__(self, request: Request) -> Response:
@@ -114,8 +112,6 @@ class ArxivStandIn:
         phrase = _PHRASE.match(query)
         if not phrase or not _words(phrase.group(1)):
             return self._error(400, "malformed_query", f"unable to parse query {query}")
-        if phrase.group(1) in self.failing:
-            return Response(502, b"Bad Gateway")
         wanted = _words(phrase.group(1))
         hits = [entry for entry in self.entries if _holds(_words(entry.title), wanted)]
         limit = int(request.query.get("max_results", ["10"])[0])
