@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, text, update
+from sqlalchemy import ColumnElement, func, or_, text, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, delete, exists, select
 
@@ -61,7 +61,7 @@ def backoff(failures: int) -> timedelta:
     return min(BACKOFF_FIRST * 2 ** max(failures - 1, 0), BACKOFF_MAX)
 
 
-def _free(now: datetime):  # type: ignore[no-untyped-def]
+def _free(now: datetime) -> ColumnElement[bool]:
     """Not held by another run and not backing off."""
     return or_(Paper.arxiv_resolve_retry_at.is_(None), Paper.arxiv_resolve_retry_at <= now)
 
