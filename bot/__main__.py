@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from telegram import Update
 
@@ -22,6 +23,7 @@ from storage.search import index_pending
 
 DEFAULT_LISTEN = "127.0.0.1"  # behind a reverse proxy; pass --listen 0.0.0.0 to face the internet directly
 DEFAULT_PORT = 8080
+RESOLVE_FAILURES = 3  # `ingest --resolve` gives up after this many arXiv failures in a row
 
 
 def _iso_date(value: str) -> date:
@@ -64,8 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ingest = commands.add_parser("ingest", help="store digests from files, folders or http(s) URLs")
-    ingest.add_argument("sources", nargs="+", metavar="PATH_OR_URL")
+    ingest.add_argument("sources", nargs="*", metavar="PATH_OR_URL")
     ingest.add_argument("--date", type=_iso_date, help="the digests' date, YYYY-MM-DD (default: today)")
+    ingest.add_argument("--resolve", action="store_true",
+                        help="then ask arXiv about every stored paper not yet asked: by id, and by title for "
+                             "papers without one (paced by ARXIV_REQUEST_INTERVAL; a progress bar on a terminal)")
     export = commands.add_parser("export", help="write every stored paper as JSON lines")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     run = commands.add_parser("run", help="run the bot (long polling, or a webhook server with --webhook-url)")
@@ -93,7 +98,51 @@ def describe(report: IngestReport) -> str:
             f"(digest {report.digest_id})")
 
 
-def run_ingest(settings: Settings, sources: Sequence[str], digest_date: date | None) -> int:
+def run_ingest(settings: Settings, sources: Sequence[str], digest_date: date | None, *, resolve: bool = False) -> int:
+    """Ingest each source, print a line for each, then resolve on arXiv if asked; exit non-zero if any failed."""
+    if resolve and not settings.arxiv_enrichment:
+        print("error: --resolve asks arXiv, which ARXIV_ENRICHMENT=false switches off", file=sys.stderr)
+        return 2
+    if not sources:
+        if not resolve:
+            print("error: give digest files, folders or URLs to ingest (or --resolve alone)", file=sys.stderr)
+            return 2
+        return run_resolve(settings, open_store(settings.database_url))
+    code = _ingest_sources(settings, sources, digest_date)
+    return max(code, run_resolve(settings, open_store(settings.database_url))) if resolve else code
+
+
+def run_resolve(settings: Settings, engine: Engine) -> int:
+    """Ask arXiv about the store's papers not yet asked, with a progress bar on a terminal; 1 if arXiv kept failing."""
+    from tqdm import tqdm
+
+    from bot.arxiv import BATCHES_PER_RUN, ArxivClient, enrich_papers
+    from bot.resolution import resolve_papers
+    from bot.services import Services
+    from storage.resolution import count_titles_to_resolve
+
+    async def resolve() -> int:
+        services, client = Services(settings=settings, engine=engine), ArxivClient.from_settings(settings)
+        by_id = await enrich_papers(services, client, max_batches=BATCHES_PER_RUN * 1000)
+        with session_scope(engine) as session:
+            waiting = count_titles_to_resolve(session=session)
+        with tqdm(total=waiting, unit="paper", desc="arXiv by title", disable=None, file=sys.stderr) as bar:
+            run = await resolve_papers(services, client, max_papers=None, max_failures=RESOLVE_FAILURES,
+                                       progress=lambda run: bar.update(run.done - bar.n))
+        print(f"arXiv: {by_id.asked} papers asked by id ({by_id.enriched} enriched, {by_id.unknown} unknown, "
+              f"{by_id.postponed} postponed); {run.asked} asked by title ({run.matched} matched, {run.merged} "
+              f"merged into a stored paper, {run.unmatched} unmatched, {run.skipped} skipped, {run.postponed} "
+              f"postponed); {by_id.requests + run.asked} requests")
+        if run.failure or by_id.postponed:
+            print(f"error: arXiv failed ({run.failure or 'id batch postponed'}); run again later for the rest",
+                  file=sys.stderr)
+            return 1
+        return 0
+
+    return asyncio.run(resolve())
+
+
+def _ingest_sources(settings: Settings, sources: Sequence[str], digest_date: date | None) -> int:
     """Ingest each source, print a line for each, exit non-zero if any failed."""
     from storage.documents import expand_sources
 
@@ -231,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings, level="WARNING" if args.command == "demo" else None)
     if args.command == "ingest":
-        return run_ingest(settings, args.sources, args.date)
+        return run_ingest(settings, args.sources, args.date, resolve=args.resolve)
     if args.command == "export":
         return run_export(settings, args.output)
     if args.command == "run":

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.i18n import SUPPORTED, translator
 from bot.metrics import BotMetrics
 from bot.pacing import PaceLimits, Pacer
+from bot.resolution import schedule_arxiv_resolution
 from bot.scheduler import schedule_ticks
 from bot.services import SERVICES_KEY, Services, system_clock
 from bot.sources import register_configured_sources, schedule_source_checks
@@ -94,4 +95,5 @@ def build_application(settings: Settings, engine: Engine, *, clock: Callable[[],
         schedule_ticks(application)
         schedule_source_checks(application)
         schedule_arxiv_enrichment(application)
+        schedule_arxiv_resolution(application)
     return application

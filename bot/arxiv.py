@@ -41,6 +41,7 @@ RETRY_AFTER = timedelta(hours=1)  # arXiv failed: ask about these papers again a
 HOLD = timedelta(minutes=10)  # a batch claimed by a process that died is free again after this
 BATCHES_PER_RUN = 10  # one job run asks at most this many batches (30 s at arXiv's pace), then yields
 CLIENT_KEY = "arxiv_client"
+SEARCH_RESULTS = 10  # candidates a title search reads: the paper and its look-alikes, best first
 _ABS_ID = re.compile(r"arxiv\.org/abs/(.+?)(?:v\d+)?$")
 _REJECTED_ID = re.compile(r"incorrect id format for (\S+)", re.IGNORECASE)
 
@@ -132,36 +133,55 @@ class ArxivClient:
 
     async def fetch(self, ids: Sequence[str]) -> ArxivFeed:
         """One request for up to 100 ids; waits until `interval` has passed since the previous one ended."""
+        return await self._ask({"id_list": ",".join(ids), "max_results": str(len(ids))})
+
+    async def search(self, query: str, *, max_results: int = SEARCH_RESULTS) -> ArxivFeed:
+        """One search_query request (e.g. ti:"…"), best matches first, paced like `fetch`."""
+        return await self._ask({"search_query": query, "start": "0", "max_results": str(max_results),
+                                "sortBy": "relevance", "sortOrder": "descending"})
+
+    async def _ask(self, params: dict[str, str]) -> ArxivFeed:
+        """One request, at least `interval` after the previous one ended; the answer parsed."""
         async with self._lock:
             wait = self._next_allowed - self._clock()
             if wait > 0:
                 await self._sleep(wait)
             try:
-                return parse_feed(await self._get(ids))
+                return parse_feed(await self._get(params))
             except ArxivFeedError as error:
                 raise ArxivUnavailable(str(error)) from error
             finally:
                 self._next_allowed = self._clock() + self.interval
 
-    async def _get(self, ids: Sequence[str]) -> bytes:
-        """The raw answer, refused above MAX_RESPONSE_BYTES."""
-        params = {"id_list": ",".join(ids), "max_results": str(len(ids))}
+    async def _get(self, params: dict[str, str]) -> bytes:
+        """The raw answer, refused above MAX_RESPONSE_BYTES; a 400 that is an Atom error feed is an answer too."""
         try:
             async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=True,
                                          headers={"User-Agent": "papers-digest/0.1"}) as http, \
                     http.stream("GET", self.api_url, params=params) as response:
-                if response.status_code != 200:
+                if response.status_code not in (200, 400):
                     raise ArxivUnavailable(f"arXiv answered HTTP {response.status_code}")
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > MAX_RESPONSE_BYTES:
                         raise ArxivUnavailable(f"arXiv's answer is larger than {human_size(MAX_RESPONSE_BYTES)}")
+                if response.status_code == 400 and not _is_error_feed(bytes(body)):
+                    raise ArxivUnavailable("arXiv answered HTTP 400")
                 return bytes(body)
         except httpx.TimeoutException as error:
             raise ArxivUnavailable(f"arXiv did not answer within {self.timeout:g} s") from error
         except httpx.HTTPError as error:
             raise ArxivUnavailable(f"cannot reach arXiv: {error}") from error
+
+
+def _is_error_feed(body: bytes) -> bool:
+    """arXiv refuses a malformed query with HTTP 400 and an Atom feed holding one `Error` entry."""
+    try:
+        feed = parse_feed(body)
+    except ArxivFeedError:
+        return False
+    return bool(feed.errors or feed.rejected_ids)
 
 
 @dataclass
@@ -248,7 +268,7 @@ def schedule_arxiv_enrichment(application: Application) -> None:  # type: ignore
         log.info("arxiv: enrichment is off (ARXIV_ENRICHMENT=false)")
         return
     assert application.job_queue is not None, "python-telegram-bot[job-queue] is required"
-    application.bot_data[CLIENT_KEY] = ArxivClient.from_settings(settings)
+    application.bot_data.setdefault(CLIENT_KEY, ArxivClient.from_settings(settings))  # one pace for every job
     interval = max(settings.tick_seconds, settings.arxiv_request_interval)
     application.job_queue.run_repeating(enrich_papers_job, interval=interval, first=interval, name="arxiv-enrichment",
                                         job_kwargs={"max_instances": 1, "coalesce": True})

@@ -45,6 +45,7 @@ ELLIPSIS = "…"
 CARD_SEPARATOR = "\n\n"
 FITTED_CARDS_KEPT = 1024  # rendered cards remembered: a broadcast sends the same few papers to thousands of chats
 ARXIV_ABS_URL = "https://arxiv.org/abs/{arxiv_id}"
+ARXIV_PDF_URL = "https://arxiv.org/pdf/{arxiv_id}"
 
 
 @dataclass(frozen=True)
@@ -381,6 +382,12 @@ def _arxiv_link(paper: Paper) -> str | None:
     return _link(ARXIV_ABS_URL.format(arxiv_id=arxiv_id), f"arXiv:{arxiv_id}")
 
 
+def _pdf_link(paper: Paper, t: Translator) -> str | None:
+    """arXiv's PDF of the paper, for the details (a card links to the abstract page only)."""
+    arxiv_id = (paper.arxiv_id or "").strip()
+    return _link(ARXIV_PDF_URL.format(arxiv_id=arxiv_id), t.gettext("PDF")) if _ARXIV_ID.fullmatch(arxiv_id) else None
+
+
 def _source_link(paper: Paper) -> str | None:
     """The paper's own link, labelled with its site's name."""
     url = _safe_url(paper.url)
@@ -595,7 +602,7 @@ def _details_atoms(paper: Paper, *, t: Translator, limit: int) -> list[_Atom]:
             atoms += _text_atoms(paragraph, separator="\n\n" if index else "\n", limit=limit)
     arxiv = _arxiv_link(paper)
     source = None if arxiv and _is_arxiv(paper.url) else _source_link(paper)
-    if links := _links_line([arxiv, source, _code_link(paper, t)]):
+    if links := _links_line([arxiv, _pdf_link(paper, t), source, _code_link(paper, t)]):
         atoms.append(_markup_atom(links, "\n\n"))
     return atoms
 

@@ -68,28 +68,36 @@ def apply_arxiv_records(*, session: Session, records: Iterable[ArxivRecord], now
         return []
     changed = []
     for paper in session.exec(select(Paper).where(Paper.arxiv_id.in_(list(by_id)))).all():
-        record = by_id[paper.arxiv_id]
-        filled = []
-        if paper.title_en is None and record.title:
-            paper.title_en, paper.title_key = record.title, paper.title_key or title_key(record.title)
-            filled.append("title_en")
-        if not paper.authors and record.authors:
-            paper.authors = list(record.authors)
-            filled.append("authors")
-        if not paper.affiliations and record.affiliations:
-            paper.affiliations = list(record.affiliations)
-            filled.append("affiliations")
-        if paper.abstract_en is None and record.abstract:
-            paper.abstract_en = record.abstract
-            paper.abstract_key = paper.abstract_key or abstract_key(paper)
-            filled.append("abstract_en")
-        if record.category and (paper.category is None or paper.category_inferred):
-            paper.category, paper.category_inferred = record.category, False
-            filled.append("category")
-        paper.arxiv_checked_at, paper.arxiv_retry_at = now, None
+        filled = fill_from_record(paper, by_id[paper.arxiv_id], now=now)
         session.add(paper)
-        changed.append(EnrichedPaper(paper.id, tuple(filled)))
+        changed.append(EnrichedPaper(paper.id, filled))
     return changed
+
+
+def fill_from_record(paper: Paper, record: ArxivRecord, *, now: datetime) -> tuple[str, ...]:
+    """Fill what the paper's digests left empty from arXiv's record; arXiv's field replaces a guessed one.
+
+    Returns the names of the fields filled; the paper is marked as answered for by arXiv at `now`.
+    """
+    filled = []
+    if paper.title_en is None and record.title:
+        paper.title_en, paper.title_key = record.title, paper.title_key or title_key(record.title)
+        filled.append("title_en")
+    if not paper.authors and record.authors:
+        paper.authors = list(record.authors)
+        filled.append("authors")
+    if not paper.affiliations and record.affiliations:
+        paper.affiliations = list(record.affiliations)
+        filled.append("affiliations")
+    if paper.abstract_en is None and record.abstract:
+        paper.abstract_en = record.abstract
+        paper.abstract_key = paper.abstract_key or abstract_key(paper)
+        filled.append("abstract_en")
+    if record.category and (paper.category is None or paper.category_inferred):
+        paper.category, paper.category_inferred = record.category, False
+        filled.append("category")
+    paper.arxiv_checked_at, paper.arxiv_retry_at = now, None
+    return tuple(filled)
 
 
 def mark_arxiv_checked(*, session: Session, paper_ids: Sequence[int], now: datetime) -> None:

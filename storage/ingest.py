@@ -255,7 +255,7 @@ def _same_paper(parsed: ParsedPaper, keys: list[tuple[str, str]],
     return None
 
 
-def _better_authors(current: list[str], offered: tuple[str, ...]) -> list[str]:
+def better_authors(current: list[str], offered: tuple[str, ...]) -> list[str]:
     """Prefer a complete author list over one cut short with 'et al.'."""
     if not offered:
         return current
@@ -287,7 +287,7 @@ def merge_into(paper: PaperDraft, parsed: ParsedPaper, *, rank_date: date,
             setattr(paper, name, getattr(parsed, name))
     if paper.url and parsed.arxiv_id and parsed.url and "arxiv.org" not in paper.url:
         paper.url = parsed.url  # an arXiv link outlives a social-media post
-    paper.authors = _better_authors(list(paper.authors or []), parsed.authors)
+    paper.authors = better_authors(list(paper.authors or []), parsed.authors)
     if not paper.affiliations and parsed.affiliations:
         paper.affiliations = list(parsed.affiliations)
     if parsed.category and (paper.category is None or paper.category_inferred):

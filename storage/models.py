@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 GENERAL_THREAD = 0  # thread_id of a chat itself: a private chat, a group, or a forum's General topic
@@ -86,6 +86,12 @@ class Paper(SQLModel, table=True):
     # arXiv answered for this id (found or not): never asked again. Indexed (below) for picks past a seen mark.
     arxiv_checked_at: datetime | None = None
     arxiv_retry_at: datetime | None = None  # claimed by an enrichment run, or postponed after arXiv failed
+    # Looked up by title (papers without an arXiv id): what arXiv answered, asked once (storage/resolution.py).
+    arxiv_resolution: str | None = Field(default=None, max_length=16)  # a Resolution value; None: not asked yet
+    arxiv_resolved_at: datetime | None = None
+    arxiv_resolve_retry_at: datetime | None = None  # claimed by a resolution run, or backing off after a failure
+    # No Python-side column default: inserts that predate the column (older migrations' tests) leave it out.
+    arxiv_resolve_failures: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
 
 
 # The pick order itself, with the category alongside: a chat's next papers are read off the index top down,
@@ -98,6 +104,10 @@ Index("ix_paper_pick", Paper.rank_date.desc(), Paper.rank_digest_id.desc(), Pape
 # Papers still waiting for arXiv metadata, newest first, without reading the papers that have no arXiv id.
 ARXIV_WAITING = "arxiv_id IS NOT NULL AND arxiv_checked_at IS NULL"
 Index("ix_paper_arxiv_waiting", Paper.id, postgresql_where=text(ARXIV_WAITING), sqlite_where=text(ARXIV_WAITING))
+
+# Papers still to be looked up on arXiv by title, newest first: new ids append to one leaf, answered ones leave.
+TITLE_WAITING = "arxiv_id IS NULL AND title_en IS NOT NULL AND arxiv_resolved_at IS NULL"
+Index("ix_paper_title_waiting", Paper.id, postgresql_where=text(TITLE_WAITING), sqlite_where=text(TITLE_WAITING))
 
 # Papers arXiv answered for, by when: a pick past a seen mark reads those answered since the mark. Partial, as
 # almost every paper is never checked, so storing a new paper does not write an entry (migration 0008).

@@ -481,11 +481,28 @@ def test_details_list_each_link_once(papers: list[Paper]) -> None:
     paper = next(paper for paper in papers if paper.arxiv_id == "2106.04732")
     [message] = render_paper_details(paper, t=EN)
     links = [entity["url"] for entity in _parsed(message).entities if entity["type"] == "text_link"]
-    assert links == ["https://arxiv.org/abs/2106.04732"]
+    assert links == ["https://arxiv.org/abs/2106.04732", "https://arxiv.org/pdf/2106.04732"]
     other = make_paper(code_url="https://github.com/a/b")
     links = [entity["url"] for entity in _parsed(render_paper_details(other, t=ZH)[0]).entities
              if entity["type"] == "text_link"]
-    assert links == ["https://arxiv.org/abs/2101.00001", "https://example.org/paper", "https://github.com/a/b"]
+    assert links == ["https://arxiv.org/abs/2101.00001", "https://arxiv.org/pdf/2101.00001",
+                     "https://example.org/paper", "https://github.com/a/b"]
+
+
+def test_a_paper_resolved_on_arxiv_links_there_and_keeps_its_digest_link_as_the_source() -> None:
+    paper = Paper(id=9, category="CV", title_en="Visual Prompt Tuning", arxiv_id="2203.12119",
+                  url="https://weibo.com/1402400261/Abc")
+    card_links = [entity["url"] for entity in _parsed(render_card(paper, number=1, language="both", t=EN)).entities
+                  if entity["type"] == "text_link"]
+    assert card_links == ["https://arxiv.org/abs/2203.12119"]
+    [details] = render_paper_details(paper, t=EN)
+    parsed = _parsed(details)
+    assert [entity["url"] for entity in parsed.entities if entity["type"] == "text_link"] == [
+        "https://arxiv.org/abs/2203.12119", "https://arxiv.org/pdf/2203.12119", "https://weibo.com/1402400261/Abc"]
+    assert "🔗 arXiv:2203.12119 · PDF · weibo.com" in parsed.text
+    unresolved = Paper(id=10, category="CV", title_en="Invertible Attention", url="https://weibo.com/1/Xyz")
+    assert [entity["url"] for entity in _parsed(render_card(unresolved, number=1, language="both", t=EN)).entities
+            if entity["type"] == "text_link"] == ["https://weibo.com/1/Xyz"]
 
 
 def test_a_card_says_which_included_keywords_the_paper_matched() -> None:

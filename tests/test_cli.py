@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -339,3 +340,83 @@ def test_ingest_leaves_every_paper_searchable(samples_store: Store) -> None:
     assert queued == 0
     assert papers > 0
     assert indexed >= papers
+
+
+# --- ingest --resolve ------------------------------------------------------------------------------------
+
+
+def test_ingest_then_resolve_on_arxiv_asks_each_paper_once(tmp_path: Path) -> None:
+    from tests.arxiv_standin import ArxivStandIn
+    from tests.local_http import local_server
+    from tests.test_resolution_e2e import KNOWN, LOOK_ALIKES
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with local_server() as arxiv:
+        arxiv.routes["/api/query"] = ArxivStandIn(KNOWN + LOOK_ALIKES)
+        settings = {"ARXIV_ENRICHMENT": "true", "ARXIV_API_URL": arxiv.url("/api/query"),
+                    "ARXIV_REQUEST_INTERVAL": "0.01"}
+        run = run_cli("ingest", SAMPLES, "--resolve", database_url=url, **settings)
+        assert run.code == 0, run.err
+        # AdaMatch's id is known (its digest left nothing to fill), the other 7 ids are not; 14 of the 28 titles are
+        assert run.lines[-1] == ("arXiv: 8 papers asked by id (0 enriched, 7 unknown, 0 postponed); 28 asked by "
+                                 "title (14 matched, 0 merged into a stored paper, 14 unmatched, 0 skipped, "
+                                 "0 postponed); 29 requests")
+        assert len(arxiv.requests) == 29
+        again = run_cli("ingest", "--resolve", database_url=url, **settings)
+        assert again.code == 0 and "28 asked by title" not in again.lines[-1] and len(arxiv.requests) == 29
+        rows = run_cli("export", database_url=url).rows()
+    ids = {row["arxiv_id"] for row in rows}
+    assert {entry.arxiv_id for entry in KNOWN} <= ids and not {entry.arxiv_id for entry in LOOK_ALIKES} & ids
+
+
+def test_resolve_gives_up_when_arxiv_keeps_failing_and_is_refused_when_switched_off(tmp_path: Path) -> None:
+    from tests.arxiv_standin import ArxivStandIn
+    from tests.local_http import local_server
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with local_server() as arxiv:
+        arxiv.routes["/api/query"] = ArxivStandIn([], mode="5xx")
+        run = run_cli("ingest", sample_path("000"), "--resolve", database_url=url, ARXIV_ENRICHMENT="true",
+                      ARXIV_API_URL=arxiv.url("/api/query"), ARXIV_REQUEST_INTERVAL="0.01")
+        assert run.code == 1 and "error: arXiv failed (arXiv answered HTTP 503)" in run.err
+        assert len(arxiv.requests) == 3, "three failures in a row, then it stops"
+    off = run_cli("ingest", "--resolve", database_url=url, ARXIV_ENRICHMENT="false")
+    assert off.code == 2 and "ARXIV_ENRICHMENT=false" in off.err
+    nothing = run_cli("ingest", database_url=url)
+    assert nothing.code == 2 and "give digest files" in nothing.err
+
+
+def test_resolve_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import time
+
+    from tests.arxiv_standin import ArxivStandIn
+    from tests.local_http import local_server
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert run_cli("ingest", SAMPLES, database_url=url).code == 0
+    env = {name: value for name, value in os.environ.items() if name.upper() not in SCRUBBED}
+    master, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 columns wide
+    with local_server() as arxiv:
+        arxiv.routes["/api/query"] = ArxivStandIn([])
+        env |= {"DATABASE_URL": url, "ARXIV_ENRICHMENT": "true", "ARXIV_API_URL": arxiv.url("/api/query"),
+                "ARXIV_REQUEST_INTERVAL": "0.01", "LOG_LEVEL": "WARNING"}
+        process = subprocess.Popen([sys.executable, "-m", "bot", "ingest", "--resolve"], cwd=REPO, env=env,
+                                   stdout=terminal, stderr=terminal)
+        os.set_blocking(master, False)
+        shown, deadline = b"", time.monotonic() + CLI_TIMEOUT
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with contextlib.suppress(BlockingIOError):
+                shown += os.read(master, 65536)
+        os.close(terminal)
+        with contextlib.suppress(OSError):
+            shown += os.read(master, 65536)
+        os.close(master)
+    text = shown.decode("utf-8", errors="replace")
+    assert process.returncode == 0, text
+    assert "arXiv by title: 100%" in text and "28/28" in text

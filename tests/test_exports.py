@@ -91,3 +91,12 @@ def test_markdown_has_every_field_with_markup_escaped() -> None:
 def test_markdown_labels_follow_the_interface_language() -> None:
     text = favourites_markdown([ARXIV], t=ZH, title="本聊天收藏的论文")
     assert "已收藏 1 篇论文" in text and "- **作者:** Wei Wang, Anna Müller 等" in text and "**中文摘要**" in text
+
+
+def test_a_paper_resolved_by_title_is_cited_by_its_eprint_not_its_digest_link() -> None:
+    paper = Paper(id=3, category="CV", title_en="Visual Prompt Tuning", authors=["Menglin Jia", ET_AL],
+                  arxiv_id="2203.12119", url="https://weibo.com/1402400261/Abc", rank_date=date(2022, 4, 20))
+    entry = bibtex_entry(paper, "jia2022visual")
+    assert entry.startswith("@article{jia2022visual,")
+    assert "  eprint = {2203.12119}," in entry and "  primaryClass = {cs.CV}," in entry
+    assert "  url = {https://arxiv.org/abs/2203.12119}," in entry and "weibo" not in entry

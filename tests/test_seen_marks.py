@@ -174,6 +174,27 @@ def test_a_category_arxiv_gives_a_paper_inside_the_run_is_not_hidden_by_the_mark
     assert _pick(store, ["LG"], limit=50) == _full_scan(store, ["LG"], limit=50)
 
 
+def test_a_category_a_title_match_gives_a_paper_inside_the_run_is_not_hidden_by_the_mark(store: Engine) -> None:
+    from storage.enrichment import ArxivRecord
+    from storage.resolution import record_match
+
+    _read_and_send(store, 3, categories=["LG"])
+    mark = _mark(store)
+    with session_scope(store) as session:
+        # A paper without an arXiv id inside the run the chat has read, its field guessed as another one.
+        inside = session.exec(select(Paper).where(Paper.category != "LG", Paper.arxiv_id.is_(None),
+                                                  Paper.title_en.is_not(None))
+                              .order_by(Paper.rank_date.desc(), Paper.rank_digest_id.desc())).first()
+        assert mark.below < (inside.rank_date, inside.rank_digest_id) <= mark.top
+        inside.category_inferred = True
+        session.add(inside)
+    with session_scope(store) as session:
+        record = ArxivRecord("2611.09999", title=inside.title_en, category="LG")
+        assert record_match(session=session, paper_id=inside.id, record=record, now=datetime.now(UTC))
+    assert inside.id in _pick(store, ["LG"], limit=50)
+    assert _pick(store, ["LG"], limit=50) == _full_scan(store, ["LG"], limit=50)
+
+
 def test_keyword_filters_and_forum_topics_are_not_hidden_by_a_chats_mark(store: Engine) -> None:
     from storage.keywords import KeywordSpec, add_keywords
 

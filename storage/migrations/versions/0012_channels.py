@@ -1,7 +1,7 @@
 """Telegram channels: their standing, and the administrators who manage them from a private chat
 
 Revision ID: 0012_channels
-Revises: 0008_partial_arxiv_index
+Revises: 0010_arxiv_resolution
 Create Date: 2026-12-02 19:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0012_channels"
-down_revision: str | None = "0008_partial_arxiv_index"
+down_revision: str | None = "0010_arxiv_resolution"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
