@@ -17,7 +17,8 @@ from storage.classify import CategoryModel, paper_text, paper_tokens, seeded_mod
 from storage.documents import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DocumentError, load_document
 from storage.ingest_sql import PAPER_COLUMNS, IngestStatements, statements_for
 from storage.models import Digest, Paper, utcnow
-from storage.parsing import ET_AL, DigestFormatError, ParsedPaper, parse_digest, title_key
+from storage.parsing import ET_AL, DigestFormatError, ParsedPaper, title_key
+from storage.reader.assemble import read_document
 
 log = logging.getLogger(__name__)
 TRAINING_LIMIT = 5000
@@ -71,7 +72,7 @@ class Ingestor:
     def ingest_text(self, text: str, *, source: str, digest_date: date | None = None) -> IngestReport:
         """Parse and store one digest; nothing is stored unless all of it is."""
         try:
-            parsed = parse_digest(text)
+            parsed = read_document(text)
         except DigestFormatError as error:
             return IngestReport(source=source, error=str(error))
         content_hash = digest_hash(text)
@@ -79,7 +80,7 @@ class Ingestor:
             with self.engine.begin() as connection:
                 statements = statements_for(connection)
                 digest_id = statements.claim_digest(connection, content_hash=content_hash, source=source[:2000],
-                                                    digest_date=digest_date, shape=parsed.shape.value,
+                                                    digest_date=digest_date, shape=parsed.shape[:32],
                                                     paper_count=len(parsed.papers), ingested_at=utcnow())
                 if digest_id is None:
                     existing = connection.execute(
