@@ -269,7 +269,7 @@ def _first_author(paper: Paper, t: Translator) -> str:
     names = [name for name in paper.authors if name and name != ET_AL]
     if not names:
         return ""
-    more = len(names) > 1 or paper.authors[-1] == ET_AL
+    more = len(names) > 1 or paper.authors[-1] == ET_AL or paper.authors_truncated
     return t.gettext("{authors} et al.").format(authors=names[0]) if more else names[0]
 
 

@@ -169,6 +169,7 @@ class PaperDraft:
     abstract_key: str | None = None
     rank_date: date | None = None
     rank_digest_id: int | None = None
+    authors_truncated: bool = False
 
 
 _columns_of = attrgetter(*PAPER_COLUMNS)  # a draft's stored columns as one row tuple, in PAPER_COLUMNS order
@@ -256,16 +257,24 @@ def _same_paper(parsed: ParsedPaper, keys: list[tuple[str, str]],
     return None
 
 
-def better_authors(current: list[str], offered: tuple[str, ...]) -> list[str]:
-    """Prefer a complete author list over one cut short with 'et al.'."""
+def better_authors(current: list[str], offered: tuple[str, ...], *, current_cut: bool = False,
+                   offered_cut: bool = False) -> list[str]:
+    """Prefer a complete author list over one cut short (by the flag, or a stored trailing 'et al.')."""
+    return _better_authors(current, current_cut, offered, offered_cut)[0]
+
+
+def _better_authors(current: list[str], current_cut: bool, offered: tuple[str, ...],
+                    offered_cut: bool) -> tuple[list[str], bool]:
+    """The better of two author lists with its cut-short flag."""
     if not offered:
-        return current
+        return current, current_cut
     if not current:
-        return list(offered)
-    current_cut, offered_cut = current[-1] == ET_AL, offered[-1] == ET_AL
+        return list(offered), offered_cut
+    current_cut = current_cut or current[-1] == ET_AL
+    offered_cut = offered_cut or offered[-1] == ET_AL
     if current_cut and (not offered_cut or len(offered) > len(current)):
-        return list(offered)
-    return current
+        return list(offered), offered_cut
+    return current, current_cut
 
 
 def new_draft(parsed: ParsedPaper, keys: dict[str, str], *, rank_date: date,
@@ -277,7 +286,7 @@ def new_draft(parsed: ParsedPaper, keys: dict[str, str], *, rank_date: date,
                       summary_zh=parsed.summary_zh, abstract_en=parsed.abstract_en, url=parsed.url,
                       arxiv_id=parsed.arxiv_id, code_url=parsed.code_url, highlight=parsed.highlight,
                       title_key=keys.get("title"), abstract_key=keys.get("abstract"), rank_date=rank_date,
-                      rank_digest_id=rank_digest_id)
+                      rank_digest_id=rank_digest_id, authors_truncated=parsed.authors_truncated)
 
 
 def merge_into(paper: PaperDraft, parsed: ParsedPaper, *, rank_date: date,
@@ -288,7 +297,8 @@ def merge_into(paper: PaperDraft, parsed: ParsedPaper, *, rank_date: date,
             setattr(paper, name, getattr(parsed, name))
     if paper.url and parsed.arxiv_id and parsed.url and "arxiv.org" not in paper.url:
         paper.url = parsed.url  # an arXiv link outlives a social-media post
-    paper.authors = better_authors(list(paper.authors or []), parsed.authors)
+    paper.authors, paper.authors_truncated = _better_authors(list(paper.authors or []), paper.authors_truncated,
+                                                             parsed.authors, parsed.authors_truncated)
     if not paper.affiliations and parsed.affiliations:
         paper.affiliations = list(parsed.affiliations)
     if parsed.category and (paper.category is None or paper.category_inferred):

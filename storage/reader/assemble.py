@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from storage.parsing import DigestFormatError, ParsedPaper, parse_digest, title_key
+from storage.parsing import DigestFormatError, ParsedPaper, title_key
 from storage.reader.blocks import Block
 from storage.reader.containers import read_container
 from storage.reader.entries import Draft, Found, Skipped
@@ -18,6 +18,7 @@ from storage.reader.families import (
     read_tagged,
 )
 from storage.reader.fields import URL
+from storage.reader.legacy import read_samples_family
 
 LEGACY_CUE = "sample family"
 
@@ -77,12 +78,11 @@ def read_document(text: str) -> Reading:
 
 def _legacy(text: str, container: str) -> Reading | None:
     """The five sample families, read exactly as before; None when the text is none of them."""
-    try:
-        digest = parse_digest(text)
-    except DigestFormatError:
+    found = read_samples_family(text)
+    if found is None:
         return None
-    return Reading(container, digest.shape.value, tuple(Entry(LEGACY_CUE, 0, paper) for paper in digest.papers),
-                   problems=digest.problems)
+    shape, papers, problems = found
+    return Reading(container, shape, tuple(Entry(LEGACY_CUE, 0, paper) for paper in papers), problems=problems)
 
 
 def _run_cues(kind: str, blocks: Sequence[Block]) -> list[tuple[str, Found]]:
