@@ -17,6 +17,7 @@ from storage.reader.assemble import read_document
 
 FIELDS = ("title_zh", "authors", "authors_truncated", "affiliations", "url", "arxiv_id", "code_url")
 FLAGS = ("highlight", "minor")
+TEXTS = (("summary_zh", "has_summary_zh", "summary_zh_start"), ("abstract_en", "has_abstract_en", "abstract_en_start"))
 DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "real-digests"
 
 
@@ -112,6 +113,11 @@ def score_document(document: Path, expected: Path) -> Score:
         for name in FLAGS:
             got = _value(paper, name) if paper is not None else None
             score.add(name, got == _expected(item, name), f"{item['title_en'][:40]}")
+        for name, has, start in TEXTS:
+            text = getattr(paper, name) if paper is not None else None
+            want_start = item.get(start) or ""
+            hit = bool(text) == bool(item.get(has)) and (text or "").startswith(want_start)
+            score.add(name, hit, f"{item['title_en'][:40]}: want {want_start!r} got {(text or '')[:20]!r}")
     return score
 
 
@@ -122,18 +128,19 @@ def main() -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
     args = parser.parse_args()
     total = Score()
-    columns = ("found", *FIELDS, *FLAGS)
+    scored = (*FIELDS, *FLAGS, *(name for name, _has, _start in TEXTS))
+    columns = ("found", *scored)
     print(f"{'document':52} {'papers':>7} " + " ".join(f"{name[:9]:>9}" for name in columns) + "  extra")
     for document, expected in documents(args.folder):
         score = score_document(document, expected)
         total.merge(score)
-        cells = [f"{score.found_percent:9.1f}"] + [f"{score.percent(name):9.1f}" for name in (*FIELDS, *FLAGS)]
+        cells = [f"{score.found_percent:9.1f}"] + [f"{score.percent(name):9.1f}" for name in scored]
         print(f"{document.name[:52]:52} {score.found:>3}/{score.annotated:<3} " + " ".join(cells)
               + f"  {len(score.extra)}")
         if args.verbose:
             for line in score.misses + [f"extra: {title}" for title in score.extra]:
                 print(f"    {line}")
-    cells = [f"{total.found_percent:9.1f}"] + [f"{total.percent(name):9.1f}" for name in (*FIELDS, *FLAGS)]
+    cells = [f"{total.found_percent:9.1f}"] + [f"{total.percent(name):9.1f}" for name in scored]
     print(f"{'ALL':52} {total.found:>3}/{total.annotated:<3} " + " ".join(cells) + f"  {len(total.extra)}")
 
 

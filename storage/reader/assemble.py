@@ -15,6 +15,7 @@ from storage.reader.families import (
     read_numbered_headings,
     read_numbered_links,
     read_posts,
+    read_table_rows,
     read_tagged,
 )
 from storage.reader.fields import URL
@@ -95,7 +96,7 @@ def _run_cues(kind: str, blocks: Sequence[Block]) -> list[tuple[str, Found]]:
         links += [link.target for block in blocks for link in block.links]
         cues = [("articles", read_articles), ("numbered-headings", read_numbered_headings),
                 ("tagged", lambda b: read_tagged(b, links)), ("bold-titles", read_bold_titles),
-                ("numbered-links", read_numbered_links),
+                ("numbered-links", read_numbered_links), ("table-rows", read_table_rows),
                 ("posts", lambda b: read_posts([x for x in b if x.kind in ("paragraph", "item") and "《" in x.text]))]
     results = [(name, reader(blocks)) for name, reader in cues]
     return [(name, result) for name, result in results if result.drafts]

@@ -10,6 +10,7 @@ from storage.reader.blocks import Block
 from storage.reader.entries import Draft, Found
 from storage.reader.fields import (
     AFFILIATION_LABELS,
+    CODE_HOST,
     URL,
     affiliations_of,
     arxiv_id_in,
@@ -31,7 +32,7 @@ _TAG = re.compile(r"^(\*?)\s*(?:[\[【(（]\s*(?:cs\.)?([A-Za-z]{2})\s*[\]】)�
 _ANGLE_TITLE = re.compile(r"《([^《》]{3,400})》")
 _SQUARE_TITLE = re.compile(r"^【([^【】]{1,120})】")
 _YEAR = re.compile(r"^\(((?:19|20)\d{2})\)")
-_LABEL = re.compile(r"^[-*•]?\s*([^\s:：]{1,16})\s*[:：]\s*")
+_LABEL = re.compile(r"^[-*•]?\s*([^\s:：][^:：\n]{0,19}?)\s*[:：]\s*")
 _SUMMARY_LABELS = ("要点", "动机", "方法", "优势", "一句话总结", "总结", "贡献", "摘要")
 _RECOMMENDER = re.compile(r"^@\S+\s*推荐$")
 _TOPIC_TAG = re.compile(r"^\\?#[^#\s][^#]*$")
@@ -418,3 +419,32 @@ def _bold_entry_line(line: str, draft: Draft, pending: str) -> str:
     if has_cjk(plain) and draft.url is None:
         draft.summary.append(plain)
     return ""
+
+
+# ── table rows: | title | authors | link | ─────────────────────────────────────────────────────────────────────
+
+def read_table_rows(blocks: Sequence[Block]) -> Found:
+    """A table row with an English title cell and a paper link or arXiv id is one paper; other rows are skipped."""
+    found = Found()
+    for block in blocks:
+        if block.kind != "row":
+            continue
+        cells = [cell.strip() for cell in block.text.split(" | ")]
+        titles = [cell for cell in cells if is_latin_title(cell) and cell.count(" ") >= 2 and not URL.match(cell)]
+        targets = [link.target for link in block.links] + [m.group(0) for m in URL.finditer(block.text)]
+        arxiv_id = next((found_id for text in (*targets, block.text) if (found_id := arxiv_id_in(text))), None)
+        paper_link = next((target for target in targets if not CODE_HOST.match(target)), None)
+        if not titles or not (paper_link or arxiv_id):
+            found.skip(block.line, block.text, "table row without an English title and a paper link")
+            continue
+        title = max(titles, key=len)
+        draft = Draft(cue="table row", line=block.line, title_en=collapse(title).strip("*《》 "),
+                      url=paper_link, arxiv_id=arxiv_id, highlight="*" in block.marked.split(title)[0][-3:])
+        draft.code_url = next((target for target in targets if CODE_HOST.match(target)), None)
+        for cell in cells:
+            authors = parse_author_list(cell) if cell != title else None
+            if authors:
+                draft.authors, draft.authors_truncated = authors
+                break
+        found.drafts.append(draft)
+    return found

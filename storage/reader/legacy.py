@@ -21,7 +21,7 @@ from storage.parsing import (
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 # A header's lead: star, number with its punctuation, star; then a tag in other brackets or as cs.XX.
 _VARIANT_HEADER = re.compile(
-    r"^(\*?\s*)(?:No\.?\s*)?(?:(\d{1,3})\s*[、.．)）]\s*)?(\*?\s*)(?:[【(（]\s*([A-Za-z]{2})\s*[】)）]|cs\.([A-Za-z]{2})\b)")
+    r"^(\*?\s*)(?:No\.?\s*)?(?:(\d{1,3})\s*[、.．)）]\s*)?(\*?\s*)(?:[\[【(（]\s*([A-Za-z]{2})\s*[\]】)）]|cs\.([A-Za-z]{2})\b)")
 _NUMBERED = re.compile(r"^\*?\s*(\d{1,3})\s*[、.．]\s*(\*?\s*\[[A-Za-z]{2}(?:\.[A-Za-z]{2})?\])?")
 _BYLINE = re.compile(r"^By\s+\S", re.IGNORECASE)
 _PREAMBLE = re.compile(r"^(?:[A-Z]{2}\s*-\s*\S.*|转自.{1,20}|摘要\s*[:：].*|头图|.{1,40})$")
@@ -32,7 +32,7 @@ def fold_variants(text: str) -> list[str]:
     lines = normalise_lines(text)
     folded = []
     for line in lines:
-        if line and (line[0] in "*No０１２３４５６７８９0123456789【(（c"):
+        if line and (line[0] in "*No０１２３４５６７８９0123456789[【(（c"):
             line = line.translate(_FULLWIDTH_DIGITS)
             match = _VARIANT_HEADER.match(line)
             if match:
