@@ -93,7 +93,7 @@ def _looks_like_csv(text: str) -> bool:
     if first.count(",") < 3 or len(first) > 500:
         return False
     try:
-        rows = list(zip(range(3), csv.reader(io.StringIO(text)), strict=False))
+        rows = list(zip(range(3), (row for row in csv.reader(io.StringIO(text)) if row), strict=False))
     except csv.Error:
         return False
     widths = {len(row) for _i, row in rows}
