@@ -199,6 +199,10 @@ def ingest_text(report: IngestReport, t: Translator) -> str:
         return t.gettext("{source} was ingested before; nothing changed.").format(source=source)
     text = t.gettext("{source}: {found} papers found, {new} new, {merged} merged.").format(
         source=source, found=report.found, new=report.new, merged=report.merged)
+    if report.not_papers:
+        text += " " + t.ngettext("{count} item was skipped as not a paper.",
+                                 "{count} items were skipped as not papers.",
+                                 report.not_papers).format(count=report.not_papers)
     if report.problems:
         text += "\n" + "\n".join(f"⚠️ {html.escape(problem)}" for problem in report.problems[:10])
     return text

@@ -40,6 +40,7 @@ class IngestReport:
     already_ingested: bool = False
     problems: tuple[str, ...] = ()
     error: str | None = None
+    not_papers: int = 0  # items the reader skipped as not papers (videos, blog posts, adverts, …)
 
     @property
     def ok(self) -> bool:
@@ -66,13 +67,15 @@ class Ingestor:
             except DocumentError as error:
                 reports.append(IngestReport(source=source, error=str(error)))
                 continue
-            reports.append(self.ingest_text(document.text, source=source, digest_date=digest_date))
+            reports.append(self.ingest_text(document.text, source=source, digest_date=digest_date,
+                                            markup=document.markup))
         return reports
 
-    def ingest_text(self, text: str, *, source: str, digest_date: date | None = None) -> IngestReport:
-        """Parse and store one digest; nothing is stored unless all of it is."""
+    def ingest_text(self, text: str, *, source: str, digest_date: date | None = None,
+                    markup: str | None = None) -> IngestReport:
+        """Read and store one digest (from its HTML when it was a page); nothing is stored unless all of it is."""
         try:
-            parsed = read_document(text)
+            parsed = read_document(text, markup=markup)
         except DigestFormatError as error:
             return IngestReport(source=source, error=str(error))
         content_hash = digest_hash(text)
@@ -86,14 +89,15 @@ class Ingestor:
                     existing = connection.execute(
                         select(Digest.id).where(Digest.content_hash == content_hash)).scalar_one()
                     return IngestReport(source=source, found=len(parsed.papers), digest_id=existing,
-                                        already_ingested=True, problems=parsed.problems)
+                                        already_ingested=True, problems=parsed.problems,
+                                        not_papers=parsed.not_papers)
                 rank = digest_date or utcnow().date()
                 new, merged = self._store_papers(connection, statements, digest_id, rank, parsed.papers)
         except Exception as error:  # the transaction rolled back: report, keep the batch going
             log.exception("ingest: storing %s failed", source)
             return IngestReport(source=source, error=f"store: {type(error).__name__}: {error}")
         return IngestReport(source=source, found=len(parsed.papers), new=new, merged=merged,
-                            digest_id=digest_id, problems=parsed.problems)
+                            digest_id=digest_id, problems=parsed.problems, not_papers=parsed.not_papers)
 
     def _category_model(self, connection: Connection) -> CategoryModel:
         """Train on the newest tagged papers in the store, once per Ingestor."""

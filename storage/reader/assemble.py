@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from storage.documents import html_to_text
 from storage.parsing import DigestFormatError, ParsedPaper, title_key
 from storage.reader.blocks import Block
 from storage.reader.containers import read_container
@@ -54,11 +55,13 @@ class Reading:
         return sum(1 for skipped in self.skipped if skipped.not_paper)
 
 
-def read_document(text: str) -> Reading:
-    """Read any document; raises DigestFormatError when no paper entry is recognisable in it."""
-    container = read_container(text)
-    if container.kind == "text":
-        legacy = _legacy(text, "text")
+def read_document(text: str, *, markup: str | None = None, strict: bool = True) -> Reading:
+    """Read any document (a page from its HTML `markup`, `text` being its reduction); raises DigestFormatError
+    when no paper entry is recognisable in it, unless not `strict` (--explain shows what was skipped)."""
+    container = read_container(markup if markup is not None else text)
+    if container.kind in ("text", "html"):  # a sample family saved as a web page reads from its reduced text
+        legacy = _legacy(text if markup is not None or container.kind == "text" else html_to_text(text),
+                         container.kind)
         if legacy is not None:
             return legacy
     found = _run_cues(container.kind, container.blocks)
@@ -66,6 +69,10 @@ def read_document(text: str) -> Reading:
         legacy = _legacy(text, container.kind)
         if legacy is not None:
             return legacy
+        if not strict:
+            skipped = _run_cues(container.kind, container.blocks, keep_empty=True)
+            return Reading(container.kind, "nothing", (), tuple(sorted(
+                (skip for _name, result in skipped for skip in result.skipped), key=lambda s: s.line)))
         raise DigestFormatError(
             f"reader: no recognisable paper entry in this {container.kind} document (see `ingest --explain`)")
     drafts = sorted((draft for _name, result in found for draft in result.drafts), key=lambda d: d.line)
@@ -86,8 +93,8 @@ def _legacy(text: str, container: str) -> Reading | None:
     return Reading(container, shape, tuple(Entry(LEGACY_CUE, 0, paper) for paper in papers), problems=problems)
 
 
-def _run_cues(kind: str, blocks: Sequence[Block]) -> list[tuple[str, Found]]:
-    """Run the cue readers that fit this container; keep those that found entries."""
+def _run_cues(kind: str, blocks: Sequence[Block], *, keep_empty: bool = False) -> list[tuple[str, Found]]:
+    """Run the cue readers that fit this container; keep those that found entries (or all, to explain)."""
     cues: list[tuple[str, Callable[[Sequence[Block]], Found]]]
     if kind in ("csv", "text"):
         cues = [("posts", read_posts)]
@@ -99,7 +106,7 @@ def _run_cues(kind: str, blocks: Sequence[Block]) -> list[tuple[str, Found]]:
                 ("numbered-links", read_numbered_links), ("table-rows", read_table_rows),
                 ("posts", lambda b: read_posts([x for x in b if x.kind in ("paragraph", "item") and "《" in x.text]))]
     results = [(name, reader(blocks)) for name, reader in cues]
-    return [(name, result) for name, result in results if result.drafts]
+    return [(name, result) for name, result in results if result.drafts or keep_empty]
 
 
 def _once_each(drafts: list[Draft], skipped: list[Skipped]) -> list[Draft]:

@@ -128,6 +128,10 @@ def html_blocks(html: str) -> tuple[Block, ...]:
     root = tree.body or tree.root
     if root is None:
         return ()
+    for hidden in tree.css("script, style, noscript, template"):
+        hidden.decompose()
+    for line_break in tree.css("br"):
+        line_break.replace_with("\n")
     blocks: list[Block] = []
     for node in root.traverse():
         tag = node.tag
@@ -175,6 +179,7 @@ def markdown_blocks(text: str) -> tuple[Block, ...]:
     quote = item = 0
     heading = 0
     row: list[tuple[str, str, tuple[Link, ...]]] | None = None
+    row_line = 0
     for token in _MARKDOWN.parse(text):
         kind = token.type
         line = token.map[0] + 1 if token.map else 0
@@ -191,10 +196,10 @@ def markdown_blocks(text: str) -> tuple[Block, ...]:
         elif kind == "heading_close":
             heading = 0
         elif kind == "tr_open":
-            row = []
+            row, row_line = [], line
         elif kind == "tr_close" and row is not None:
             blocks.append(Block("row", " | ".join(c[0] for c in row), " | ".join(c[1] for c in row),
-                                tuple(link for c in row for link in c[2]), line=line))
+                                tuple(link for c in row for link in c[2]), line=row_line))
             row = None
         elif kind == "inline":
             plain, marked, links = render_inline(token.children or [])

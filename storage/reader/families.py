@@ -11,6 +11,7 @@ from storage.reader.entries import Draft, Found
 from storage.reader.fields import (
     AFFILIATION_LABELS,
     CODE_HOST,
+    PAPER_LABELS,
     URL,
     affiliations_of,
     arxiv_id_in,
@@ -431,13 +432,16 @@ def read_table_rows(blocks: Sequence[Block]) -> Found:
             continue
         cells = [cell.strip() for cell in block.text.split(" | ")]
         titles = [cell for cell in cells if is_latin_title(cell) and cell.count(" ") >= 2 and not URL.match(cell)]
-        targets = [link.target for link in block.links] + [m.group(0) for m in URL.finditer(block.text)]
+        targets = [link.target for link in block.links if URL.match(link.target)]
+        targets += [m.group(0) for m in URL.finditer(block.text)]
         arxiv_id = next((found_id for text in (*targets, block.text) if (found_id := arxiv_id_in(text))), None)
-        paper_link = next((target for target in targets if not CODE_HOST.match(target)), None)
-        if not titles or not (paper_link or arxiv_id):
+        title = max(titles, key=len) if titles else ""
+        # A paper link: an arXiv one, one labelled as the paper, or the title itself linked somewhere absolute.
+        paper_link = next((link.target for link in block.links if URL.match(link.target) and (
+            arxiv_id_in(link.target) or link.label.strip().lower() in PAPER_LABELS or link.label == title)), None)
+        if not title or not (paper_link or arxiv_id):
             found.skip(block.line, block.text, "table row without an English title and a paper link")
             continue
-        title = max(titles, key=len)
         draft = Draft(cue="table row", line=block.line, title_en=collapse(title).strip("*《》 "),
                       url=paper_link, arxiv_id=arxiv_id, highlight="*" in block.marked.split(title)[0][-3:])
         draft.code_url = next((target for target in targets if CODE_HOST.match(target)), None)
