@@ -8,25 +8,29 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from markdown_it_pyrs import MarkdownIt
+from markdown_it_pyrs import Node as MarkdownNode
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
 from storage.reader.blocks import Block, Link
 
-_INVISIBLE = str.maketrans({"\u00a0": " ", "\u3000": " ", "\u200b": None, "\u200c": None, "\u200d": None,
-                            "\u2060": None, "\ufeff": None})
+_INVISIBLE = (("\u00a0", " "), ("\u3000", " "), ("\u200b", ""), ("\u200c", ""), ("\u200d", ""), ("\u2060", ""),
+              ("\ufeff", ""))
 _MARKDOWN_STARTS = ("#", "> ", "**", "<a ", "<div", "<article", "<section", "<p>", "- ", "* ", "|", "![", "```")
 _HTML_STARTS = ("<!doctype", "<html", "<body", "<head", "<div", "<p", "<article", "<table", "<ul", "<ol", "<h")
 _HTML_BLOCKS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "tr", "dd", "dt",
                           "figcaption", "caption"))
 _POST_COLUMNS = ("微博正文", "正文", "content", "text", "post", "body")
 _MARKDOWN = MarkdownIt("commonmark").enable("table")
+_INLINE = frozenset(("text", "softbreak", "hardbreak", "strong", "em", "link", "image", "code_inline", "html_inline"))
+_NEWLINE = re.compile(rb"\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +45,11 @@ class Container:
 
 def normalise(text: str) -> str:
     """Fold newlines and the invisible differences between copies (BOM, NBSP, zero-width, ideographic space)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_INVISIBLE)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for invisible, replacement in _INVISIBLE:
+        if invisible in text:  # str.translate is slow on Chinese text: one replace per character present
+            text = text.replace(invisible, replacement)
+    return text
 
 
 def read_container(text: str) -> Container:
@@ -102,8 +110,8 @@ def _looks_like_csv(text: str) -> bool:
 
 def text_blocks(text: str) -> tuple[Block, ...]:
     """Plain text: each non-empty line is a block (a scraped post is one line)."""
-    return tuple(Block("paragraph", line.strip(), line.strip(), line=number)
-                 for number, line in enumerate(text.split("\n"), start=1) if line.strip())
+    return tuple(Block("paragraph", stripped, stripped, line=number)
+                 for number, line in enumerate(text.split("\n"), start=1) if (stripped := line.strip()))
 
 
 def csv_blocks(text: str) -> tuple[Block, ...]:
@@ -174,45 +182,63 @@ def _html_block(node: Node) -> Block:
 
 
 def markdown_blocks(text: str) -> tuple[Block, ...]:
-    """Markdown through markdown-it-py's tokens: headings, paragraphs, items, quotes, table rows, HTML, code."""
+    """Markdown through markdown-it's syntax tree: headings, paragraphs, items, quotes, table rows, HTML, code."""
+    data = text.encode("utf-8")
+    breaks = [match.start() for match in _NEWLINE.finditer(data)]
     blocks: list[Block] = []
-    quote = item = 0
-    heading = 0
-    row: list[tuple[str, str, tuple[Link, ...]]] | None = None
-    row_line = 0
-    for token in _MARKDOWN.parse(text):
-        kind = token.type
-        line = token.map[0] + 1 if token.map else 0
-        if kind == "blockquote_open":
-            quote += 1
-        elif kind == "blockquote_close":
-            quote -= 1
-        elif kind == "list_item_open":
-            item += 1
-        elif kind == "list_item_close":
-            item -= 1
-        elif kind == "heading_open":
-            heading = int(token.tag[1])
-        elif kind == "heading_close":
-            heading = 0
-        elif kind == "tr_open":
-            row, row_line = [], line
-        elif kind == "tr_close" and row is not None:
-            blocks.append(Block("row", " | ".join(c[0] for c in row), " | ".join(c[1] for c in row),
-                                tuple(link for c in row for link in c[2]), line=row_line))
-            row = None
-        elif kind == "inline":
-            plain, marked, links = render_inline(token.children or [])
-            if row is not None:
-                row.append((plain, marked, links))
-                continue
-            block_kind = "heading" if heading else "quote" if quote else "item" if item else "paragraph"
-            blocks.append(Block(block_kind, plain.strip(), marked.strip(), links, heading, line))
-        elif kind == "html_block":
-            blocks.extend(_markdown_html(token.content, line))
-        elif kind in ("fence", "code_block"):
-            blocks.append(Block("code", token.content.strip(), token.content.strip(), line=line))
+    _markdown_node(_MARKDOWN.tree(text), "paragraph", blocks, breaks)
     return tuple(blocks)
+
+
+def _markdown_node(node: MarkdownNode, kind: str, blocks: list[Block], breaks: list[int]) -> None:
+    """Append the blocks of one container node; inline runs directly inside it become one block of `kind`."""
+    run: list[MarkdownNode] = []
+    for child in node.children:
+        name = child.name
+        if name in _INLINE:
+            run.append(child)
+            continue
+        _flush_inline(run, kind, blocks, breaks)
+        run = []
+        line = _line_of(child, breaks)
+        if name == "heading":
+            plain, marked, links = render_inline(child.children)
+            blocks.append(Block("heading", plain.strip(), marked.strip(), links, child.meta.get("level", 1), line))
+        elif name == "paragraph":
+            _flush_inline(child.children, kind, blocks, breaks, line)
+        elif name == "blockquote":
+            _markdown_node(child, "quote", blocks, breaks)
+        elif name == "list_item":
+            _markdown_node(child, "quote" if kind == "quote" else "item", blocks, breaks)
+        elif name == "trow":
+            cells = [render_inline(cell.children) for cell in child.children]
+            blocks.append(Block("row", " | ".join(c[0].strip() for c in cells), " | ".join(c[1].strip() for c in cells),
+                                tuple(link for c in cells for link in c[2]), line=line))
+        elif name == "html_block":
+            blocks.extend(_markdown_html(child.meta.get("content", ""), line))
+        elif name in ("fence", "code_block"):
+            content = child.meta.get("content", "").strip()
+            blocks.append(Block("code", content, content, line=line))
+        else:
+            _markdown_node(child, kind, blocks, breaks)  # lists, tables and their parts hold the blocks
+    _flush_inline(run, kind, blocks, breaks)
+
+
+def _flush_inline(run: list[MarkdownNode], kind: str, blocks: list[Block], breaks: list[int],
+                  line: int | None = None) -> None:
+    """A run of inline nodes as one block."""
+    if not run:
+        return
+    plain, marked, links = render_inline(run)
+    if plain.strip() or links:
+        blocks.append(Block(kind, plain.strip(), marked.strip(), links,
+                            line=line if line is not None else _line_of(run[0], breaks)))
+
+
+def _line_of(node: MarkdownNode, breaks: list[int]) -> int:
+    """The 1-based line a node starts on, from its byte offset."""
+    span = node.srcmap
+    return bisect_right(breaks, span[0] - 1) + 1 if span else 0
 
 
 def _markdown_html(content: str, line: int) -> list[Block]:
@@ -230,39 +256,55 @@ def _markdown_html(content: str, line: int) -> list[Block]:
     return found
 
 
-def render_inline(children: list[Token]) -> tuple[str, str, tuple[Link, ...]]:
-    """Inline tokens → plain text, text with bold kept as **…**, and the links with their labels."""
+def render_inline(children: list[MarkdownNode]) -> tuple[str, str, tuple[Link, ...]]:
+    """Inline nodes → plain text, text with emphasis kept as **…** / *…*, and the links with their labels."""
     plain: list[str] = []
     marked: list[str] = []
     links: list[Link] = []
-    open_link: tuple[str, int] | None = None
+    open_anchor: list[tuple[str, int]] = []
+    _render(children, plain, marked, links, open_anchor)
+    return "".join(plain), "".join(marked), tuple(links)
+
+
+def _render(children: list[MarkdownNode], plain: list[str], marked: list[str], links: list[Link],
+            open_anchor: list[tuple[str, int]]) -> None:
+    """Depth-first rendering of inline nodes into the three outputs."""
     for child in children:
-        kind = child.type
-        if kind in ("text", "code_inline"):
-            plain.append(child.content)
-            marked.append(child.content)
-        elif kind in ("softbreak", "hardbreak"):
+        name = child.name
+        if name == "text":
+            plain.append(child.meta.get("content", ""))
+            marked.append(child.meta.get("content", ""))
+        elif name in ("softbreak", "hardbreak"):
             plain.append("\n")
             marked.append("\n")
-        elif kind in ("strong_open", "strong_close"):
-            marked.append("**")
-        elif kind in ("em_open", "em_close"):
-            marked.append(child.markup)  # a highlight star may pair with another one lines away
-        elif kind == "link_open":
-            open_link = (str(child.attrs.get("href") or ""), len(plain))
-        elif kind == "link_close" and open_link is not None:
-            links.append(Link(" ".join("".join(plain[open_link[1]:]).split()), open_link[0]))
-            open_link = None
-        elif kind == "html_inline":
-            lowered = child.content.lower()
-            if lowered.startswith("<a "):
-                anchor = HTMLParser(child.content).css_first("a")
-                href = anchor.attributes.get("href") if anchor is not None else None
-                open_link = (href or "", len(plain))
-            elif lowered.startswith("</a") and open_link is not None:
-                links.append(Link(" ".join("".join(plain[open_link[1]:]).split()), open_link[0]))
-                open_link = None
-            elif lowered.startswith("<br"):
-                plain.append("\n")
-                marked.append("\n")
-    return "".join(plain), "".join(marked), tuple(links)
+        elif name in ("strong", "em"):
+            marker = "**" if name == "strong" else child.meta.get("marker", "*")
+            marked.append(marker)
+            _render(child.children, plain, marked, links, open_anchor)
+            marked.append(marker)
+        elif name == "link":
+            start = len(plain)
+            _render(child.children, plain, marked, links, open_anchor)
+            links.append(Link(" ".join("".join(plain[start:]).split()), str(child.meta.get("url", ""))))
+        elif name == "code_inline":
+            _render(child.children, plain, marked, links, open_anchor)
+        elif name == "html_inline":
+            _inline_html(child.meta.get("content", ""), plain, marked, links, open_anchor)
+        elif name != "image":
+            _render(child.children, plain, marked, links, open_anchor)
+
+
+def _inline_html(content: str, plain: list[str], marked: list[str], links: list[Link],
+                 open_anchor: list[tuple[str, int]]) -> None:
+    """Inline HTML inside Markdown: an <a href> opens a link, </a> closes it, <br> breaks the line."""
+    lowered = content.lower()
+    if lowered.startswith("<a "):
+        anchor = HTMLParser(content).css_first("a")
+        href = anchor.attributes.get("href") if anchor is not None else None
+        open_anchor.append((href or "", len(plain)))
+    elif lowered.startswith("</a") and open_anchor:
+        href, start = open_anchor.pop()
+        links.append(Link(" ".join("".join(plain[start:]).split()), href))
+    elif lowered.startswith("<br"):
+        plain.append("\n")
+        marked.append("\n")

@@ -56,5 +56,5 @@ class Found:
 
     def skip(self, line: int, text: str, reason: str, *, not_paper: bool = True) -> None:
         """Note a skipped block with a short excerpt."""
-        excerpt = " ".join(text.split())
+        excerpt = " ".join(text[:200].split())
         self.skipped.append(Skipped(line, excerpt[:60] + ("…" if len(excerpt) > 60 else ""), reason, not_paper))

@@ -28,6 +28,7 @@ from storage.reader.notpapers import is_end_section, is_minor_heading, is_placeh
 # "1、", "1.", "1)", "１．", "No 1.", "No.1" before an entry; full-width digits are folded before matching.
 _NUMBER = re.compile(r"^(?:No\.?\s*)?(\d{1,3})\s*[、.．)）]\s*")
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_NUMBER_SPAN = 12  # an entry number with its lead ('*No １２３．') is within the first characters
 # "[LG]", "【LG】", "(LG)", "cs.LG" before a title, with a highlight star on either side.
 _TAG = re.compile(r"^(\*?)\s*(?:[\[【(（]\s*(?:cs\.)?([A-Za-z]{2})\s*[\]】)）]|cs\.([A-Za-z]{2})\b)\s*(\*?)\s*")
 _ANGLE_TITLE = re.compile(r"《([^《》]{3,400})》")
@@ -42,8 +43,9 @@ _LINK_LABEL_LINE = re.compile(
 
 
 def fold_number(text: str) -> str:
-    """Full-width digits read as ASCII digits."""
-    return text.translate(_FULLWIDTH_DIGITS)
+    """Full-width digits at the start (where an entry's number stands) read as ASCII digits."""
+    head = text[:_NUMBER_SPAN]
+    return head.translate(_FULLWIDTH_DIGITS) + text[_NUMBER_SPAN:] if not head.isascii() else text
 
 
 def category_of(tag: str | None) -> str | None:

@@ -12,12 +12,12 @@ from storage.parsing import has_cjk
 URL = re.compile(r"https?://[^\s<>\"'，。、）)\]】]+")
 ARXIV_ID = re.compile(r"(?:arxiv\.org/(?:abs|pdf|html)/|arXiv[\s:：]*)(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
 CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science)/")
-# "Official Code：", "GitHub:", "paper:", "URL：", "Home:" — a label word right before a link.
-_LABELLED = re.compile(r"([A-Za-z][A-Za-z ]{0,20}|[\u4e00-\u9fff]{2,6})\s*[:：]\s*(https?://[^\s<>\"'，。、）)\]】]+)")
+_LABEL_WINDOW = 30  # characters before a link searched for its label
 PAPER_LABELS = frozenset(("paper", "url", "pdf", "arxiv", "论文", "论文链接", "论文地址", "link"))
 CODE_LABELS = frozenset(("github", "code", "official code", "代码", "代码链接", "代码地址", "project code"))
 OTHER_LABELS = frozenset(("view", "home", "project page", "项目主页", "主页", "blog", "demo", "数据集链接", "video",
                           "视频"))
+KNOWN_LABELS = PAPER_LABELS | CODE_LABELS | OTHER_LABELS
 AFFILIATION_LABELS = ("单位", "机构", "affiliation", "affiliations")
 _NAME_TOKEN = r"(?:[A-ZÀ-ÖØ-Þ][\w'’\-.]*|[a-z]{1,3}\.?|van|von|der|den|del|della|de|da|di|du|la|le|dos|bin)"
 _NAME = re.compile(rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,5}}\Z")
@@ -48,13 +48,22 @@ def arxiv_id_in(text: str | None) -> str | None:
 
 def labelled_links(text: str) -> list[tuple[str, str]]:
     """(label, url) for every link in the text; an unlabelled link has the label ''."""
-    found: list[tuple[str, str]] = []
-    labelled: dict[int, str] = {}
-    for match in _LABELLED.finditer(text):
-        labelled[match.start(2)] = match.group(1).strip().lower()
-    for match in URL.finditer(text):
-        found.append((labelled.get(match.start(), ""), clean_url(match.group(0))))
-    return found
+    return [(label_before(text, match.start()), clean_url(match.group(0))) for match in URL.finditer(text)]
+
+
+def label_before(text: str, start: int) -> str:
+    """The label written right before a link ('Official Code：', 'GitHub:', '论文链接：'), lower-cased; '' if none."""
+    window = text[max(0, start - _LABEL_WINDOW):start].rstrip()
+    if not window.endswith((":", "：")):
+        return ""
+    words = window[:-1].split()
+    if not words:
+        return ""
+    two = " ".join(words[-2:]).lower()
+    if two in KNOWN_LABELS:
+        return two
+    last = words[-1].lower()
+    return next((label for label in KNOWN_LABELS if not label.isascii() and last.endswith(label)), last)
 
 
 def link_kind(label: str, url: str) -> str:
