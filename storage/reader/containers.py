@@ -243,8 +243,11 @@ def _line_of(node: MarkdownNode, breaks: list[int]) -> int:
 
 def _markdown_html(content: str, line: int) -> list[Block]:
     """An HTML block inside Markdown: an opening <article> marks an entry; other HTML is read as HTML."""
-    if content.lstrip().lower().startswith("<article"):
+    stripped = content.strip()
+    if stripped.lower().startswith("<article"):
         return [Block("article", "", line=line)]
+    if stripped.count("<") == 1 and stripped.endswith(">"):
+        return []  # one lone opening or closing tag holds no text
     found = [Block("html", block.text, block.marked, block.links, line=line)
              for block in html_blocks(content) if block.kind != "article"]
     if not found:
