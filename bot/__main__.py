@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--resolve", action="store_true",
                         help="then ask arXiv about every stored paper not yet asked: by id, and by title for "
                              "papers without one (paced by ARXIV_REQUEST_INTERVAL; a progress bar on a terminal)")
+    ingest.add_argument("--explain", action="store_true",
+                        help="store nothing; print how each document was read: its container, each paper with the "
+                             "cue that started it and the fields it took, and every skipped block with the reason")
     export = commands.add_parser("export", help="write every stored paper as JSON lines")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     run = commands.add_parser("run", help="run the bot (long polling, or a webhook server with --webhook-url)")
@@ -94,8 +97,9 @@ def describe(report: IngestReport) -> str:
         return f"{report.source}: error: {report.error}"
     if report.already_ingested:
         return f"{report.source}: already ingested as digest {report.digest_id}; nothing changed"
+    skipped = f"; {report.not_papers} items skipped as not papers" if report.not_papers else ""
     return (f"{report.source}: {report.found} papers found, {report.new} new, {report.merged} merged "
-            f"(digest {report.digest_id})")
+            f"(digest {report.digest_id}){skipped}")
 
 
 def run_ingest(settings: Settings, sources: Sequence[str], digest_date: date | None, *, resolve: bool = False) -> int:
@@ -110,6 +114,25 @@ def run_ingest(settings: Settings, sources: Sequence[str], digest_date: date | N
         return run_resolve(settings, open_store(settings.database_url))
     code = _ingest_sources(settings, sources, digest_date)
     return max(code, run_resolve(settings, open_store(settings.database_url))) if resolve else code
+
+
+def run_explain(settings: Settings, sources: Sequence[str]) -> int:
+    """Print how each document reads, storing nothing; 1 if any could not be read."""
+    from storage.documents import DocumentError, expand_sources, load_document
+    from storage.reader.assemble import read_document
+    from storage.reader.explain import explain
+
+    failed = 0
+    for source in expand_sources(list(sources)):
+        try:
+            document = load_document(source, max_bytes=settings.max_digest_bytes, timeout=settings.fetch_timeout)
+            reading = read_document(document.text, markup=document.markup, strict=False)
+            print("\n".join(explain(reading, source)))
+            failed += not reading.entries
+        except DocumentError as error:
+            print(f"{source}: error: {error}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
 
 
 def run_resolve(settings: Settings, engine: Engine) -> int:
@@ -279,6 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings, level="WARNING" if args.command == "demo" else None)
+    if args.command == "ingest" and args.explain:
+        return run_explain(settings, args.sources)
     if args.command == "ingest":
         return run_ingest(settings, args.sources, args.date, resolve=args.resolve)
     if args.command == "export":

@@ -311,7 +311,7 @@ def _headline(paper: Paper, *, number: int, language: Language, t: Translator, t
 def _author_names(paper: Paper) -> tuple[list[str], bool]:
     """The named authors, and whether the list was cut short (more names than shown, or a trailing "et al.")."""
     names = [name for author in paper.authors if (name := _one_line(author))]
-    cut_short = bool(names) and names[-1] == ET_AL
+    cut_short = bool(names) and (names[-1] == ET_AL or paper.authors_truncated)
     return [name for name in names if name != ET_AL], cut_short
 
 

@@ -31,7 +31,7 @@ def _one_line(text: str | None) -> str:
 def _authors(paper: Paper) -> tuple[list[str], bool]:
     """Named authors, and whether the digest cut the list short ("et al.")."""
     names = [name for author in paper.authors if (name := _one_line(author)) and name != ET_AL]
-    return names, bool(paper.authors) and paper.authors[-1] == ET_AL
+    return names, bool(names) and (paper.authors[-1] == ET_AL or paper.authors_truncated)
 
 
 def paper_year(paper: Paper) -> int | None:

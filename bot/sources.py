@@ -85,7 +85,7 @@ async def check_source(services: Services, source: Source, *, backoff: float = B
     if page.document is None:
         outcome = SourceCheck(source.id, source.url, SourceStatus.UNCHANGED)
     else:
-        report = await ingest_digest(services, page.document.text, source=source.url)
+        report = await ingest_digest(services, page.document.text, source=source.url, markup=page.document.markup)
         if report.error:
             # The validators are not kept: the next check fetches the page again instead of getting a 304.
             return SourceCheck(source.id, source.url, SourceStatus.FAILED, report, report.error)

@@ -199,6 +199,10 @@ def ingest_text(report: IngestReport, t: Translator) -> str:
         return t.gettext("{source} was ingested before; nothing changed.").format(source=source)
     text = t.gettext("{source}: {found} papers found, {new} new, {merged} merged.").format(
         source=source, found=report.found, new=report.new, merged=report.merged)
+    if report.not_papers:
+        text += " " + t.ngettext("{count} item was skipped as not a paper.",
+                                 "{count} items were skipped as not papers.",
+                                 report.not_papers).format(count=report.not_papers)
     if report.problems:
         text += "\n" + "\n".join(f"⚠️ {html.escape(problem)}" for problem in report.problems[:10])
     return text
@@ -269,7 +273,7 @@ def _first_author(paper: Paper, t: Translator) -> str:
     names = [name for name in paper.authors if name and name != ET_AL]
     if not names:
         return ""
-    more = len(names) > 1 or paper.authors[-1] == ET_AL
+    more = len(names) > 1 or paper.authors[-1] == ET_AL or paper.authors_truncated
     return t.gettext("{authors} et al.").format(authors=names[0]) if more else names[0]
 
 

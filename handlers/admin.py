@@ -18,7 +18,8 @@ from bot.views import StoreStats, ingest_text, stats_text
 from handlers.common import bot_admins_only, language_of, load_chat, reply
 from storage.chats import active_destinations, count_active_chats
 from storage.deliveries import count_chats_served_since, count_deliveries_since
-from storage.documents import DocumentError, bytes_to_text, human_size, load_document
+from storage.documents import Document as LoadedDocument
+from storage.documents import DocumentError, bytes_to_document, human_size, load_document
 from storage.favourites import count_favourites
 from storage.ingest import IngestReport
 from storage.models import DeliveryKind
@@ -77,7 +78,7 @@ async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         except DocumentError as error:
             await reply(update, ingest_text(IngestReport(source=args[0], error=str(error)), t))
             return
-        await _ingest_text(update, services, document.text, args[0], t)
+        await _ingest_text(update, services, document, t)
     else:
         await reply(update, t.gettext("Send a digest file with the caption /ingest, reply /ingest to a digest file, "
                                       "or give a link: /ingest https://…"))
@@ -103,16 +104,17 @@ async def _ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE, d
     try:
         if len(data) > limit:  # the declared size can be missing or wrong
             raise DocumentError(f"{name} is {human_size(len(data))}; the limit is {human_size(limit)}")
-        text = bytes_to_text(data)
+        loaded = bytes_to_document(data, name)
     except DocumentError as error:
         await reply(update, ingest_text(IngestReport(source=name, error=str(error)), t))
         return
-    await _ingest_text(update, services, text, name, t)
+    await _ingest_text(update, services, loaded, t)
 
 
-async def _ingest_text(update: Update, services: Services, text: str, source: str, t: Translator) -> None:
+async def _ingest_text(update: Update, services: Services, document: LoadedDocument, t: Translator) -> None:
     """Store the digest off the event loop and report like the CLI does."""
-    await reply(update, ingest_text(await ingest_digest(services, text, source=source), t))
+    report = await ingest_digest(services, document.text, source=document.source, markup=document.markup)
+    await reply(update, ingest_text(report, t))
 
 
 @bot_admins_only

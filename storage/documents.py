@@ -12,7 +12,7 @@ import httpx
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_TIMEOUT = 20.0
-_DOCUMENT_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ""})
+_DOCUMENT_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".csv", ""})
 _CHARSET = re.compile(r"charset=[\"']?([\w\-:.]+)", re.IGNORECASE)
 _HTML_START = re.compile(r"^\s*(?:<!doctype\s+html|<html|<head|<body|<meta|<div|<p[\s>])", re.IGNORECASE)
 _BLOCK_TAGS = frozenset(
@@ -40,6 +40,7 @@ class Document:
 
     source: str
     text: str
+    markup: str | None = None  # the page itself when `text` was reduced from HTML: the reader follows its links
 
 
 class _TextExtractor(HTMLParser):
@@ -139,13 +140,19 @@ def decode_bytes(data: bytes, declared_charset: str | None = None) -> str:
 
 def bytes_to_text(data: bytes, content_type: str | None = None) -> str:
     """Whole pipeline from raw bytes: charset, then HTML reduced to text when it is a page."""
+    return bytes_to_document(data, "", content_type).text
+
+
+def bytes_to_document(data: bytes, source: str, content_type: str | None = None) -> Document:
+    """Raw bytes → a document: charset decoded; a page is reduced to text and kept as markup beside it."""
     match = _CHARSET.search(content_type or "")
     text = decode_bytes(data, match.group(1) if match else None)
+    markup = None
     if looks_like_html(text, content_type):
-        text = html_to_text(text)
+        markup, text = text, html_to_text(text)
     if not text.strip():
         raise DocumentError("the document holds no text")
-    return text
+    return Document(source=source, text=text, markup=markup)
 
 
 def read_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
@@ -160,7 +167,7 @@ def read_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
         data = path.read_bytes()
     except OSError as error:
         raise DocumentError(f"cannot read {path}: {error.strerror or error}") from error
-    return Document(source=str(path), text=bytes_to_text(data))
+    return bytes_to_document(data, str(path))
 
 
 class TransientFetchError(DocumentError):
@@ -212,7 +219,7 @@ def fetch_page(url: str, *, etag: str | None = None, last_modified: str | None =
     finally:
         if own_client:
             http.close()
-    return FetchedPage(Document(source=url, text=bytes_to_text(b"".join(chunks), content_type)), *validators)
+    return FetchedPage(bytes_to_document(b"".join(chunks), url, content_type), *validators)
 
 
 def fetch_url(url: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT,

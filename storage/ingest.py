@@ -17,7 +17,8 @@ from storage.classify import CategoryModel, paper_text, paper_tokens, seeded_mod
 from storage.documents import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DocumentError, load_document
 from storage.ingest_sql import PAPER_COLUMNS, IngestStatements, statements_for
 from storage.models import Digest, Paper, utcnow
-from storage.parsing import ET_AL, DigestFormatError, ParsedPaper, parse_digest, title_key
+from storage.parsing import ET_AL, DigestFormatError, ParsedPaper, title_key
+from storage.reader.assemble import read_document
 
 log = logging.getLogger(__name__)
 TRAINING_LIMIT = 5000
@@ -39,6 +40,7 @@ class IngestReport:
     already_ingested: bool = False
     problems: tuple[str, ...] = ()
     error: str | None = None
+    not_papers: int = 0  # items the reader skipped as not papers (videos, blog posts, adverts, …)
 
     @property
     def ok(self) -> bool:
@@ -65,13 +67,15 @@ class Ingestor:
             except DocumentError as error:
                 reports.append(IngestReport(source=source, error=str(error)))
                 continue
-            reports.append(self.ingest_text(document.text, source=source, digest_date=digest_date))
+            reports.append(self.ingest_text(document.text, source=source, digest_date=digest_date,
+                                            markup=document.markup))
         return reports
 
-    def ingest_text(self, text: str, *, source: str, digest_date: date | None = None) -> IngestReport:
-        """Parse and store one digest; nothing is stored unless all of it is."""
+    def ingest_text(self, text: str, *, source: str, digest_date: date | None = None,
+                    markup: str | None = None) -> IngestReport:
+        """Read and store one digest (from its HTML when it was a page); nothing is stored unless all of it is."""
         try:
-            parsed = parse_digest(text)
+            parsed = read_document(text, markup=markup)
         except DigestFormatError as error:
             return IngestReport(source=source, error=str(error))
         content_hash = digest_hash(text)
@@ -79,20 +83,21 @@ class Ingestor:
             with self.engine.begin() as connection:
                 statements = statements_for(connection)
                 digest_id = statements.claim_digest(connection, content_hash=content_hash, source=source[:2000],
-                                                    digest_date=digest_date, shape=parsed.shape.value,
+                                                    digest_date=digest_date, shape=parsed.shape[:32],
                                                     paper_count=len(parsed.papers), ingested_at=utcnow())
                 if digest_id is None:
                     existing = connection.execute(
                         select(Digest.id).where(Digest.content_hash == content_hash)).scalar_one()
                     return IngestReport(source=source, found=len(parsed.papers), digest_id=existing,
-                                        already_ingested=True, problems=parsed.problems)
+                                        already_ingested=True, problems=parsed.problems,
+                                        not_papers=parsed.not_papers)
                 rank = digest_date or utcnow().date()
                 new, merged = self._store_papers(connection, statements, digest_id, rank, parsed.papers)
         except Exception as error:  # the transaction rolled back: report, keep the batch going
             log.exception("ingest: storing %s failed", source)
             return IngestReport(source=source, error=f"store: {type(error).__name__}: {error}")
         return IngestReport(source=source, found=len(parsed.papers), new=new, merged=merged,
-                            digest_id=digest_id, problems=parsed.problems)
+                            digest_id=digest_id, problems=parsed.problems, not_papers=parsed.not_papers)
 
     def _category_model(self, connection: Connection) -> CategoryModel:
         """Train on the newest tagged papers in the store, once per Ingestor."""
@@ -168,6 +173,7 @@ class PaperDraft:
     abstract_key: str | None = None
     rank_date: date | None = None
     rank_digest_id: int | None = None
+    authors_truncated: bool = False
 
 
 _columns_of = attrgetter(*PAPER_COLUMNS)  # a draft's stored columns as one row tuple, in PAPER_COLUMNS order
@@ -255,16 +261,24 @@ def _same_paper(parsed: ParsedPaper, keys: list[tuple[str, str]],
     return None
 
 
-def better_authors(current: list[str], offered: tuple[str, ...]) -> list[str]:
-    """Prefer a complete author list over one cut short with 'et al.'."""
+def better_authors(current: list[str], offered: tuple[str, ...], *, current_cut: bool = False,
+                   offered_cut: bool = False) -> list[str]:
+    """Prefer a complete author list over one cut short (by the flag, or a stored trailing 'et al.')."""
+    return _better_authors(current, current_cut, offered, offered_cut)[0]
+
+
+def _better_authors(current: list[str], current_cut: bool, offered: tuple[str, ...],
+                    offered_cut: bool) -> tuple[list[str], bool]:
+    """The better of two author lists with its cut-short flag."""
     if not offered:
-        return current
+        return current, current_cut
     if not current:
-        return list(offered)
-    current_cut, offered_cut = current[-1] == ET_AL, offered[-1] == ET_AL
+        return list(offered), offered_cut
+    current_cut = current_cut or current[-1] == ET_AL
+    offered_cut = offered_cut or offered[-1] == ET_AL
     if current_cut and (not offered_cut or len(offered) > len(current)):
-        return list(offered)
-    return current
+        return list(offered), offered_cut
+    return current, current_cut
 
 
 def new_draft(parsed: ParsedPaper, keys: dict[str, str], *, rank_date: date,
@@ -276,7 +290,7 @@ def new_draft(parsed: ParsedPaper, keys: dict[str, str], *, rank_date: date,
                       summary_zh=parsed.summary_zh, abstract_en=parsed.abstract_en, url=parsed.url,
                       arxiv_id=parsed.arxiv_id, code_url=parsed.code_url, highlight=parsed.highlight,
                       title_key=keys.get("title"), abstract_key=keys.get("abstract"), rank_date=rank_date,
-                      rank_digest_id=rank_digest_id)
+                      rank_digest_id=rank_digest_id, authors_truncated=parsed.authors_truncated)
 
 
 def merge_into(paper: PaperDraft, parsed: ParsedPaper, *, rank_date: date,
@@ -287,7 +301,8 @@ def merge_into(paper: PaperDraft, parsed: ParsedPaper, *, rank_date: date,
             setattr(paper, name, getattr(parsed, name))
     if paper.url and parsed.arxiv_id and parsed.url and "arxiv.org" not in paper.url:
         paper.url = parsed.url  # an arXiv link outlives a social-media post
-    paper.authors = better_authors(list(paper.authors or []), parsed.authors)
+    paper.authors, paper.authors_truncated = _better_authors(list(paper.authors or []), paper.authors_truncated,
+                                                             parsed.authors, parsed.authors_truncated)
     if not paper.affiliations and parsed.affiliations:
         paper.affiliations = list(parsed.affiliations)
     if parsed.category and (paper.category is None or paper.category_inferred):

@@ -21,9 +21,9 @@ from sqlalchemy import Connection
 # The stored columns of a paper that ingestion writes, in the order every row tuple below uses.
 PAPER_COLUMNS = ("minor", "category", "category_inferred", "title_en", "title_zh", "authors", "affiliations",
                  "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "title_key",
-                 "abstract_key", "rank_date", "rank_digest_id")
+                 "abstract_key", "rank_date", "rank_digest_id", "authors_truncated")
 _JSON_AT = (PAPER_COLUMNS.index("authors"), PAPER_COLUMNS.index("affiliations"))
-_BOOL_AT = tuple(PAPER_COLUMNS.index(name) for name in ("minor", "category_inferred", "highlight"))
+_BOOL_AT = tuple(PAPER_COLUMNS.index(name) for name in ("minor", "category_inferred", "highlight", "authors_truncated"))
 _RANK_DATE_AT = PAPER_COLUMNS.index("rank_date")
 # A digest this large is split over several INSERTs so no statement exceeds a driver's bind-parameter limit.
 INSERT_CHUNK = 500

@@ -70,6 +70,7 @@ class Paper(SQLModel, table=True):
     title_en: str | None = None
     title_zh: str | None = None
     authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    authors_truncated: bool = False  # the digests only named the first authors (et al., …, 等)
     affiliations: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     summary_zh: str | None = None
     abstract_en: str | None = None

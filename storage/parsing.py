@@ -86,6 +86,7 @@ class ParsedPaper:
     category: str | None = None
     highlight: bool = False
     minor: bool = False
+    authors_truncated: bool = False  # the digest cut the list short (et al., …, 等): the names are not all
 
 
 @dataclass(frozen=True, slots=True)

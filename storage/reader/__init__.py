@@ -1,0 +1,1 @@
+"""A reader for digest documents in layers: containers → blocks → entries → fields → papers."""

@@ -1,0 +1,124 @@
+"""A document → the papers in it: pick the container, run the cues that fit it, keep each paper once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from storage.documents import html_to_text
+from storage.parsing import DigestFormatError, ParsedPaper, title_key
+from storage.reader.blocks import Block
+from storage.reader.containers import read_container
+from storage.reader.entries import Draft, Found, Skipped
+from storage.reader.families import (
+    read_articles,
+    read_bold_titles,
+    read_numbered_headings,
+    read_numbered_links,
+    read_posts,
+    read_table_rows,
+    read_tagged,
+)
+from storage.reader.fields import URL
+from storage.reader.legacy import read_samples_family
+
+LEGACY_CUE = "sample family"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One paper with the cue that started its entry and the line it starts on (0 when not known)."""
+
+    cue: str
+    line: int
+    paper: ParsedPaper
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How one document was read: its container, shape, papers with their cues, skipped blocks, problems."""
+
+    container: str
+    shape: str
+    entries: tuple[Entry, ...]
+    skipped: tuple[Skipped, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    @property
+    def papers(self) -> tuple[ParsedPaper, ...]:
+        """The papers in document order."""
+        return tuple(entry.paper for entry in self.entries)
+
+    @property
+    def not_papers(self) -> int:
+        """How many items were skipped because they are not papers (metadata and placeholders not counted)."""
+        return sum(1 for skipped in self.skipped if skipped.not_paper)
+
+
+def read_document(text: str, *, markup: str | None = None, strict: bool = True) -> Reading:
+    """Read any document (a page from its HTML `markup`, `text` being its reduction); raises DigestFormatError
+    when no paper entry is recognisable in it, unless not `strict` (--explain shows what was skipped)."""
+    container = read_container(markup if markup is not None else text)
+    if container.kind in ("text", "html"):  # a sample family saved as a web page reads from its reduced text
+        legacy = _legacy(text if markup is not None or container.kind == "text" else html_to_text(text),
+                         container.kind)
+        if legacy is not None:
+            return legacy
+    found = _run_cues(container.kind, container.blocks)
+    if not found:
+        legacy = _legacy(text, container.kind)
+        if legacy is not None:
+            return legacy
+        if not strict:
+            skipped = _run_cues(container.kind, container.blocks, keep_empty=True)
+            return Reading(container.kind, "nothing", (), tuple(sorted(
+                (skip for _name, result in skipped for skip in result.skipped), key=lambda s: s.line)))
+        raise DigestFormatError(
+            f"reader: no recognisable paper entry in this {container.kind} document (see `ingest --explain`)")
+    drafts = sorted((draft for _name, result in found for draft in result.drafts), key=lambda d: d.line)
+    skipped = [skip for _name, result in found for skip in result.skipped]
+    kept = _once_each(drafts, skipped)
+    entries = tuple(Entry(draft.cue, draft.line, draft.freeze(position))
+                    for position, draft in enumerate(kept, start=1))
+    shape = "+".join(name for name, _result in found)
+    return Reading(container.kind, shape, entries, tuple(sorted(skipped, key=lambda s: s.line)))
+
+
+def _legacy(text: str, container: str) -> Reading | None:
+    """The five sample families, read exactly as before; None when the text is none of them."""
+    found = read_samples_family(text)
+    if found is None:
+        return None
+    shape, papers, problems = found
+    return Reading(container, shape, tuple(Entry(LEGACY_CUE, 0, paper) for paper in papers), problems=problems)
+
+
+def _run_cues(kind: str, blocks: Sequence[Block], *, keep_empty: bool = False) -> list[tuple[str, Found]]:
+    """Run the cue readers that fit this container; keep those that found entries (or all, to explain)."""
+    cues: list[tuple[str, Callable[[Sequence[Block]], Found]]]
+    if kind in ("csv", "text"):
+        cues = [("posts", read_posts)]
+    else:
+        links = [match.group(0) for block in blocks for match in URL.finditer(block.text)]
+        links += [link.target for block in blocks for link in block.links]
+        cues = [("articles", read_articles), ("numbered-headings", read_numbered_headings),
+                ("tagged", lambda b: read_tagged(b, links)), ("bold-titles", read_bold_titles),
+                ("numbered-links", read_numbered_links), ("table-rows", read_table_rows),
+                ("posts", lambda b: read_posts([x for x in b if x.kind in ("paragraph", "item") and "《" in x.text]))]
+    results = [(name, reader(blocks)) for name, reader in cues]
+    return [(name, result) for name, result in results if result.drafts or keep_empty]
+
+
+def _once_each(drafts: list[Draft], skipped: list[Skipped]) -> list[Draft]:
+    """The same paper under several headings of one document is one paper: the first entry is kept."""
+    seen: set[str] = set()
+    kept: list[Draft] = []
+    for draft in drafts:
+        keys = {key for key in (draft.arxiv_id and f"arxiv:{draft.arxiv_id}",
+                                (title_key(draft.title_en) or "") and f"title:{title_key(draft.title_en)}") if key}
+        if keys & seen:
+            skipped.append(Skipped(draft.line, draft.title_en or "", "the same paper again", not_paper=False))
+            continue
+        seen |= keys
+        kept.append(draft)
+    return kept

@@ -1,0 +1,313 @@
+"""Documents → blocks: plain text, Markdown (markdown-it-py), HTML (selectolax), CSV (csv) and YAML front matter.
+
+Markup is read by parsers, never by patterns; what a digest reader needs (headings, list items, quotes, table
+rows, links with their targets, bold spans) is kept on each block.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from markdown_it_pyrs import MarkdownIt
+from markdown_it_pyrs import Node as MarkdownNode
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode as Node
+
+from storage.reader.blocks import Block, Link
+
+_INVISIBLE = (("\u00a0", " "), ("\u3000", " "), ("\u200b", ""), ("\u200c", ""), ("\u200d", ""), ("\u2060", ""),
+              ("\ufeff", ""))
+_MARKDOWN_STARTS = ("#", "> ", "**", "<a ", "<div", "<article", "<section", "<p>", "- ", "* ", "|", "![", "```")
+_HTML_STARTS = ("<!doctype", "<html", "<body", "<head", "<div", "<p", "<article", "<table", "<ul", "<ol", "<h")
+_HTML_BLOCKS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "tr", "dd", "dt",
+                          "figcaption", "caption"))
+_POST_COLUMNS = ("微博正文", "正文", "content", "text", "post", "body")
+_MARKDOWN = MarkdownIt("commonmark").enable("table")
+_INLINE = frozenset(("text", "softbreak", "hardbreak", "strong", "em", "link", "image", "code_inline", "html_inline"))
+_NEWLINE = re.compile(rb"\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """What the document was (text, markdown, html, csv) and its blocks in order."""
+
+    kind: str
+    blocks: tuple[Block, ...]
+    front_matter: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+
+
+def normalise(text: str) -> str:
+    """Fold newlines and the invisible differences between copies (BOM, NBSP, zero-width, ideographic space)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for invisible, replacement in _INVISIBLE:
+        if invisible in text:  # str.translate is slow on Chinese text: one replace per character present
+            text = text.replace(invisible, replacement)
+    return text
+
+
+def read_container(text: str) -> Container:
+    """Tell the container from the text itself and cut it into blocks."""
+    clean = normalise(text)
+    front, body = split_front_matter(clean)
+    head = body.lstrip()[:200].lower()
+    if front is None and _looks_like_csv(body):
+        return Container("csv", csv_blocks(body), text=clean)
+    if front is None and head.startswith(_HTML_STARTS) and not _has_markdown_lines(body):
+        return Container("html", html_blocks(body), text=clean)
+    if front is not None or _has_markdown_lines(body):
+        return Container("markdown", markdown_blocks(body), front_matter=front or {}, text=clean)
+    return Container("text", text_blocks(body), text=clean)
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
+    """YAML front matter between two `---` lines at the very start; None when there is none or it is not YAML."""
+    if not text.startswith("---\n"):
+        return None, text
+    end = text.find("\n---", 3)
+    if end < 0:
+        return None, text
+    try:
+        data = yaml.safe_load(text[4:end])
+    except yaml.YAMLError:
+        return None, text
+    if not isinstance(data, dict):
+        return None, text
+    rest = text[end + 4:]
+    return data, rest[rest.find("\n") + 1:] if "\n" in rest else ""
+
+
+def _has_markdown_lines(text: str) -> bool:
+    """Markdown shows in the first characters of its lines: headings, quotes, bold lines, inline HTML, fences."""
+    hits = 0
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith(_MARKDOWN_STARTS) or "](" in stripped or "<a href" in stripped:
+            hits += 1
+            if hits >= 3:
+                return True
+    return False
+
+
+def _looks_like_csv(text: str) -> bool:
+    """A CSV scrape: a header row of several comma-separated names and rows that parse to as many cells."""
+    first = text.split("\n", 1)[0]
+    if first.count(",") < 3 or len(first) > 500:
+        return False
+    try:
+        rows = list(zip(range(3), (row for row in csv.reader(io.StringIO(text)) if row), strict=False))
+    except csv.Error:
+        return False
+    widths = {len(row) for _i, row in rows}
+    return len(rows) >= 2 and len(widths) == 1 and widths.pop() >= 4
+
+
+def text_blocks(text: str) -> tuple[Block, ...]:
+    """Plain text: each non-empty line is a block (a scraped post is one line)."""
+    return tuple(Block("paragraph", stripped, stripped, line=number)
+                 for number, line in enumerate(text.split("\n"), start=1) if (stripped := line.strip()))
+
+
+def csv_blocks(text: str) -> tuple[Block, ...]:
+    """CSV: one post block per row, from the column that holds the posts (by its name, else the longest)."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+        rows = list(reader)
+    except (csv.Error, StopIteration):
+        return ()
+    column = next((i for i, name in enumerate(header) if name.strip().lower() in _POST_COLUMNS), None)
+    if column is None:
+        totals = [sum(len(row[i]) for row in rows if i < len(row)) for i in range(len(header))]
+        column = max(range(len(header)), key=totals.__getitem__) if totals else 0
+    return tuple(Block("post", " ".join(row[column].split()), " ".join(row[column].split()), line=number)
+                 for number, row in enumerate(rows, start=2) if column < len(row) and row[column].strip())
+
+
+def html_blocks(html: str) -> tuple[Block, ...]:
+    """HTML page or fragment: innermost block elements in order, each with its links; articles are marked."""
+    tree = HTMLParser(html)
+    root = tree.body or tree.root
+    if root is None:
+        return ()
+    for hidden in tree.css("script, style, noscript, template"):
+        hidden.decompose()
+    for line_break in tree.css("br"):
+        line_break.replace_with("\n")
+    blocks: list[Block] = []
+    for node in root.traverse():
+        tag = node.tag
+        if tag == "article":
+            blocks.append(Block("article", ""))
+        elif tag in _HTML_BLOCKS and not _has_block_child(node):
+            blocks.append(_html_block(node))
+    if not blocks:
+        text = root.text(separator="\n")
+        blocks.extend(text_blocks(text))
+    return tuple(block for block in blocks if block.text or block.kind == "article")
+
+
+def _has_block_child(node: Node) -> bool:
+    """A block element holding other block elements is read through its children."""
+    descendants = node.traverse(include_text=False)
+    next(descendants, None)  # the node itself comes first
+    return any(child.tag in _HTML_BLOCKS for child in descendants)
+
+
+def _html_block(node: Node) -> Block:
+    """One HTML block element as a block of the matching kind."""
+    tag = node.tag
+    if tag == "tr":
+        cells = [" ".join(cell.text(separator=" ").split()) for cell in node.css("td, th")]
+        text = " | ".join(cells)
+    else:
+        text = "\n".join(" ".join(line.split()) for line in node.text(separator="").split("\n"))
+    strong = [" ".join(bold.text().split()) for bold in node.css("b, strong")]
+    marked = text
+    for bold in strong:
+        if bold:
+            marked = marked.replace(bold, f"**{bold}**", 1)
+    links = tuple(Link(" ".join(a.text().split()), a.attributes.get("href") or "") for a in node.css("a[href]"))
+    kind = ("heading" if tag[0] == "h" and tag[1:].isdigit() else "item" if tag == "li"
+            else "quote" if tag == "blockquote" else "row" if tag == "tr" else "code" if tag == "pre"
+            else "paragraph")
+    level = int(tag[1]) if kind == "heading" else 0
+    return Block(kind, text.strip(), marked.strip(), links, level)
+
+
+def markdown_blocks(text: str) -> tuple[Block, ...]:
+    """Markdown through markdown-it's syntax tree: headings, paragraphs, items, quotes, table rows, HTML, code."""
+    data = text.encode("utf-8")
+    breaks = [match.start() for match in _NEWLINE.finditer(data)]
+    blocks: list[Block] = []
+    _markdown_node(_MARKDOWN.tree(text), "paragraph", blocks, breaks)
+    return tuple(blocks)
+
+
+def _markdown_node(node: MarkdownNode, kind: str, blocks: list[Block], breaks: list[int]) -> None:
+    """Append the blocks of one container node; inline runs directly inside it become one block of `kind`."""
+    run: list[MarkdownNode] = []
+    for child in node.children:
+        name = child.name
+        if name in _INLINE:
+            run.append(child)
+            continue
+        _flush_inline(run, kind, blocks, breaks)
+        run = []
+        line = _line_of(child, breaks)
+        if name == "heading":
+            plain, marked, links = render_inline(child.children)
+            blocks.append(Block("heading", plain.strip(), marked.strip(), links, child.meta.get("level", 1), line))
+        elif name == "paragraph":
+            _flush_inline(child.children, kind, blocks, breaks, line)
+        elif name == "blockquote":
+            _markdown_node(child, "quote", blocks, breaks)
+        elif name == "list_item":
+            _markdown_node(child, "quote" if kind == "quote" else "item", blocks, breaks)
+        elif name == "trow":
+            cells = [render_inline(cell.children) for cell in child.children]
+            blocks.append(Block("row", " | ".join(c[0].strip() for c in cells), " | ".join(c[1].strip() for c in cells),
+                                tuple(link for c in cells for link in c[2]), line=line))
+        elif name == "html_block":
+            blocks.extend(_markdown_html(child.meta.get("content", ""), line))
+        elif name in ("fence", "code_block"):
+            content = child.meta.get("content", "").strip()
+            blocks.append(Block("code", content, content, line=line))
+        else:
+            _markdown_node(child, kind, blocks, breaks)  # lists, tables and their parts hold the blocks
+    _flush_inline(run, kind, blocks, breaks)
+
+
+def _flush_inline(run: list[MarkdownNode], kind: str, blocks: list[Block], breaks: list[int],
+                  line: int | None = None) -> None:
+    """A run of inline nodes as one block."""
+    if not run:
+        return
+    plain, marked, links = render_inline(run)
+    if plain.strip() or links:
+        blocks.append(Block(kind, plain.strip(), marked.strip(), links,
+                            line=line if line is not None else _line_of(run[0], breaks)))
+
+
+def _line_of(node: MarkdownNode, breaks: list[int]) -> int:
+    """The 1-based line a node starts on, from its byte offset."""
+    span = node.srcmap
+    return bisect_right(breaks, span[0] - 1) + 1 if span else 0
+
+
+def _markdown_html(content: str, line: int) -> list[Block]:
+    """An HTML block inside Markdown: an opening <article> marks an entry; other HTML is read as HTML."""
+    stripped = content.strip()
+    if stripped.lower().startswith("<article"):
+        return [Block("article", "", line=line)]
+    if stripped.count("<") == 1 and stripped.endswith(">"):
+        return []  # one lone opening or closing tag holds no text
+    found = [Block("html", block.text, block.marked, block.links, line=line)
+             for block in html_blocks(content) if block.kind != "article"]
+    if not found:
+        tree = HTMLParser(content)
+        root = tree.body or tree.root
+        text = " ".join(root.text(separator=" ").split()) if root is not None else ""
+        if text:
+            found.append(Block("html", text, text, line=line))
+    return found
+
+
+def render_inline(children: list[MarkdownNode]) -> tuple[str, str, tuple[Link, ...]]:
+    """Inline nodes → plain text, text with emphasis kept as **…** / *…*, and the links with their labels."""
+    plain: list[str] = []
+    marked: list[str] = []
+    links: list[Link] = []
+    open_anchor: list[tuple[str, int]] = []
+    _render(children, plain, marked, links, open_anchor)
+    return "".join(plain), "".join(marked), tuple(links)
+
+
+def _render(children: list[MarkdownNode], plain: list[str], marked: list[str], links: list[Link],
+            open_anchor: list[tuple[str, int]]) -> None:
+    """Depth-first rendering of inline nodes into the three outputs."""
+    for child in children:
+        name = child.name
+        if name == "text":
+            plain.append(child.meta.get("content", ""))
+            marked.append(child.meta.get("content", ""))
+        elif name in ("softbreak", "hardbreak"):
+            plain.append("\n")
+            marked.append("\n")
+        elif name in ("strong", "em"):
+            marker = "**" if name == "strong" else child.meta.get("marker", "*")
+            marked.append(marker)
+            _render(child.children, plain, marked, links, open_anchor)
+            marked.append(marker)
+        elif name == "link":
+            start = len(plain)
+            _render(child.children, plain, marked, links, open_anchor)
+            links.append(Link(" ".join("".join(plain[start:]).split()), str(child.meta.get("url", ""))))
+        elif name == "code_inline":
+            _render(child.children, plain, marked, links, open_anchor)
+        elif name == "html_inline":
+            _inline_html(child.meta.get("content", ""), plain, marked, links, open_anchor)
+        elif name != "image":
+            _render(child.children, plain, marked, links, open_anchor)
+
+
+def _inline_html(content: str, plain: list[str], marked: list[str], links: list[Link],
+                 open_anchor: list[tuple[str, int]]) -> None:
+    """Inline HTML inside Markdown: an <a href> opens a link, </a> closes it, <br> breaks the line."""
+    lowered = content.lower()
+    if lowered.startswith("<a "):
+        anchor = HTMLParser(content).css_first("a")
+        href = anchor.attributes.get("href") if anchor is not None else None
+        open_anchor.append((href or "", len(plain)))
+    elif lowered.startswith("</a") and open_anchor:
+        href, start = open_anchor.pop()
+        links.append(Link(" ".join("".join(plain[start:]).split()), href))
+    elif lowered.startswith("<br"):
+        plain.append("\n")
+        marked.append("\n")

@@ -1,0 +1,456 @@
+"""Cue readers, one per family of digest: each finds where entries start and takes their fields; all pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from storage.parsing import CATEGORIES, has_cjk
+from storage.reader.blocks import Block
+from storage.reader.entries import Draft, Found
+from storage.reader.fields import (
+    AFFILIATION_LABELS,
+    CODE_HOST,
+    PAPER_LABELS,
+    URL,
+    affiliations_of,
+    arxiv_id_in,
+    clean_url,
+    collapse,
+    is_latin_title,
+    labelled_links,
+    link_kind,
+    parse_author_list,
+    split_title_authors,
+)
+from storage.reader.notpapers import is_end_section, is_minor_heading, is_placeholder, is_scraper_metadata
+
+# "1、", "1.", "1)", "１．", "No 1.", "No.1" before an entry; full-width digits are folded before matching.
+_NUMBER = re.compile(r"^(?:No\.?\s*)?(\d{1,3})\s*[、.．)）]\s*")
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_NUMBER_SPAN = 12  # an entry number with its lead ('*No １２３．') is within the first characters
+# "[LG]", "【LG】", "(LG)", "cs.LG" before a title, with a highlight star on either side.
+_TAG = re.compile(r"^(\*?)\s*(?:[\[【(（]\s*(?:cs\.)?([A-Za-z]{2})\s*[\]】)）]|cs\.([A-Za-z]{2})\b)\s*(\*?)\s*")
+_ANGLE_TITLE = re.compile(r"《([^《》]{3,400})》")
+_SQUARE_TITLE = re.compile(r"^【([^【】]{1,120})】")
+_YEAR = re.compile(r"^\(((?:19|20)\d{2})\)")
+_LABEL = re.compile(r"^[-*•]?\s*([^\s:：][^:：\n]{0,19}?)\s*[:：]\s*")
+_SUMMARY_LABELS = ("要点", "动机", "方法", "优势", "一句话总结", "总结", "贡献", "摘要")
+_RECOMMENDER = re.compile(r"^@\S+\s*推荐$")
+_TOPIC_TAG = re.compile(r"^\\?#[^#\s][^#]*$")
+_LINK_LABEL_LINE = re.compile(
+    r"^(论文链接|论文地址|代码链接|代码地址|数据集链接|项目主页|paper|code|pdf)\s*[:：]?$", re.IGNORECASE)
+
+
+def fold_number(text: str) -> str:
+    """Full-width digits at the start (where an entry's number stands) read as ASCII digits."""
+    head = text[:_NUMBER_SPAN]
+    return head.translate(_FULLWIDTH_DIGITS) + text[_NUMBER_SPAN:] if not head.isascii() else text
+
+
+def category_of(tag: str | None) -> str | None:
+    """A field tag as the store's category, when it is one we keep."""
+    upper = (tag or "").upper()
+    return upper if upper in CATEGORIES else None
+
+
+# ── posts: one paper per scraped post (weibo 2019–2020, as text lines or CSV cells) ──────────────────────────
+
+def read_posts(blocks: Sequence[Block]) -> Found:
+    """Each block is a post: 【中文标题】《English title》 authors [affiliations] (year) links."""
+    found = Found()
+    for block in blocks:
+        text = block.text
+        if is_scraper_metadata(text):
+            found.skip(block.line, text, "scraper metadata", not_paper=False)
+            continue
+        draft, reason = read_post(text)
+        if draft is None:
+            found.skip(block.line, text, reason)
+            continue
+        draft.line = block.line
+        found.drafts.append(draft)
+    return found
+
+
+def read_post(text: str) -> tuple[Draft | None, str]:
+    """One post as a paper, or None and why it is not one."""
+    body = fold_number(text.strip())
+    number = _NUMBER.match(body)
+    if number:
+        body = body[number.end():]
+    star = body.startswith("*")
+    body = body.lstrip("*").strip()
+    tag = _TAG.match(body)
+    category = None
+    if tag:
+        category = category_of(tag.group(2) or tag.group(3))
+        star = star or bool(tag.group(1) or tag.group(4))
+        body = body[tag.end():]
+    title_zh = None
+    square = _SQUARE_TITLE.match(body)
+    if square:
+        title_zh, body = square.group(1).strip(), body[square.end():].strip()
+    star = star or body.startswith("*")
+    angle = _ANGLE_TITLE.match(body.lstrip("*").strip())
+    if angle is None:
+        return None, "no 《English title》 at the start"
+    title = collapse(angle.group(1)).strip("*").strip()
+    if not is_latin_title(title):
+        return None, "the 《》 title is not an English title"
+    rest = body.lstrip("*").strip()[angle.end():].strip()
+    draft = Draft(cue="《title》 post", title_en=title, title_zh=title_zh, category=category, highlight=star)
+    evidence = _post_fields(rest, draft)
+    if not evidence:
+        return None, "no authors with an affiliation, a year or a paper link: not a paper post"
+    return draft, ""
+
+
+def _post_fields(rest: str, draft: Draft) -> bool:
+    """Authors, [affiliations], (year) and labelled links of a post; True when it reads as a paper."""
+    first_url = URL.search(rest)
+    head = rest[: first_url.start()] if first_url else rest
+    by_line = head[:3].lower() == "by "
+    if by_line:
+        head = head[3:]
+    bracket = head.find("[")
+    names = head[:bracket] if bracket >= 0 else head
+    year_at = names.find("(")
+    if year_at >= 0:
+        names = names[:year_at]
+    authors = parse_author_list(names)
+    if authors:
+        draft.authors, draft.authors_truncated = authors
+    evidence = False
+    if bracket >= 0:
+        close = head.find("]", bracket)
+        if close > bracket + 1:
+            draft.affiliations = affiliations_of(head[bracket + 1:close])
+            evidence = bool(authors)
+            tail = head[close + 1:].strip()
+            evidence = evidence or bool(_YEAR.match(tail))
+    elif _YEAR.match(head[len(names):].strip()):
+        evidence = bool(authors)
+    unlabelled: list[str] = []
+    for label, url in labelled_links(rest):
+        kind = link_kind(label, url)
+        if kind == "paper":
+            draft.url = draft.url if draft.url and label in ("", "url") else url
+            evidence = evidence or bool(authors) or "arxiv.org" in url
+        elif kind == "code":
+            draft.code_url = draft.code_url or url
+        elif kind == "":
+            unlabelled.append(url)
+    if draft.url is None and unlabelled:
+        draft.url = unlabelled[0]
+    draft.arxiv_id = arxiv_id_in(rest)
+    return evidence or bool(authors and draft.arxiv_id)
+
+
+# ── numbered lines with a linked 《title》 (weekly picks in HTML: "No 4. <a href>*《Title》</a>") ─────────────
+
+def read_numbered_links(blocks: Sequence[Block]) -> Found:
+    """Lines 'No N. 《Title》' whose title is a link: the link is the entry's URL."""
+    found = Found()
+    for block in blocks:
+        for line in (line.strip() for line in block.marked.split("\n") if line.strip()):
+            folded = fold_number(line.replace("**", ""))
+            number = _NUMBER.match(folded)
+            if not number:
+                continue
+            rest = folded[number.end():].strip()
+            angle = _ANGLE_TITLE.search(rest)
+            if angle is None or not is_latin_title(angle.group(1)):
+                found.skip(block.line, line, "numbered line without an English 《title》 (cut off?)")
+                continue
+            title = collapse(angle.group(1))
+            link = next((link for link in block.links if title in collapse(link.label)), None)
+            if link is None:
+                continue  # a plain numbered 《title》 line is a post: read_posts takes it
+            star = "*" in rest[: angle.start()] or link.label.lstrip().startswith("*")
+            found.drafts.append(Draft(cue="No N. <a>《title》</a>", line=block.line, title_en=title,
+                                      url=link.target, arxiv_id=arxiv_id_in(link.target), highlight=star))
+    return found
+
+
+# ── <article> blocks of an automated daily page ──────────────────────────────────────────────────────────────
+
+def read_articles(blocks: Sequence[Block]) -> Found:
+    """Each <article>: a linked heading is the title, an 'arXiv NNNN.NNNNN' chip the id, prose the summary."""
+    found = Found()
+    current: Draft | None = None
+    for block in blocks:
+        if block.kind == "article":
+            current = Draft(cue="<article>", line=block.line)
+            found.drafts.append(current)
+            continue
+        if current is None:
+            continue
+        if block.kind == "heading" and current.title_en is None:
+            link = block.links[0] if block.links else None
+            current.title_en = collapse(link.label if link else block.text)
+            current.url = link.target if link else None
+            current.arxiv_id = arxiv_id_in(link.target if link else None)
+        elif block.kind == "heading" and block.level <= 3:
+            current = None
+        elif current.arxiv_id is None and arxiv_id_in(block.text):
+            current.arxiv_id = arxiv_id_in(block.text)
+        elif block.kind in ("paragraph", "quote") and has_cjk(block.text):
+            if is_placeholder(block.text):
+                found.skip(block.line, block.text, "placeholder summary", not_paper=False)
+            else:
+                current.summary.append(collapse(block.text))
+    kept = [draft for draft in found.drafts if draft.title_en and is_latin_title(draft.title_en)]
+    found.drafts = kept
+    return found
+
+
+# ── numbered headings ("### 1、Title"): 爱可可AI前沿推介 re-posted as Markdown ─────────────────────────────────────
+
+def read_numbered_headings(blocks: Sequence[Block]) -> Found:
+    """'### 1、English title' starts an entry; quotes give the Chinese title and labelled fields; 更多 is minor."""
+    found = Found()
+    current: Draft | None = None
+    level = 0
+    minor = ended = False
+    for block in blocks:
+        if block.kind == "heading":
+            number = _NUMBER.match(fold_number(block.text))
+            title = block.text[number.end():].strip() if number else ""
+            if number and is_latin_title(title) and not ended:
+                current = Draft(cue="numbered heading", line=block.line, title_en=collapse(title), minor=minor)
+                level = block.level
+                found.drafts.append(current)
+                continue
+            if current is not None and block.level > level:
+                continue  # a sub-heading inside the entry (示例, 实验结果)
+            current = None
+            if is_minor_heading(block.text):
+                minor = True
+            elif is_end_section(block.text):
+                ended = True
+            continue
+        if current is not None:
+            _heading_entry_block(block, current)
+    if any(draft.minor for draft in found.drafts):
+        for draft in found.drafts:
+            draft.highlight = not draft.minor  # the featured picks stand before the 更多 section
+    return found
+
+
+def _heading_entry_block(block: Block, draft: Draft) -> None:
+    """One block under a numbered heading: title quote, labelled link or field, or summary."""
+    text = block.text
+    label = _LABEL.match(text)
+    if label:
+        name, value = label.group(1).strip().lower(), text[label.end():].strip()
+        if name in AFFILIATION_LABELS:
+            draft.affiliations = draft.affiliations or affiliations_of(value)
+            return
+        url = URL.match(value)
+        if url:
+            kind = link_kind(name, url.group(0))
+            if kind == "paper" and draft.url is None:
+                draft.url = clean_url(url.group(0))
+                draft.arxiv_id = arxiv_id_in(draft.url)
+            elif kind == "code" and draft.code_url is None:
+                draft.code_url = clean_url(url.group(0))
+            return
+        if name in _SUMMARY_LABELS and value:
+            draft.summary.append(f"{name}：{collapse(value)}" if name != "要点" else collapse(value))
+            return
+    if block.kind == "quote" and draft.title_zh is None and has_cjk(text) and "《" not in text \
+            and len(text) <= 120 and not draft.summary:
+        draft.title_zh = collapse(text)
+        return
+    if block.kind == "quote" and text.startswith("《"):
+        return
+    if block.kind in ("item", "quote") and has_cjk(text) and draft.summary:
+        draft.summary.append(collapse(text))
+
+
+# ── tagged entries ("[CL] Title Authors[Affiliations]中文标题要点:…"), also with their line breaks lost ─────────
+
+def read_tagged(blocks: Sequence[Block], document_links: Sequence[str] = ()) -> Found:
+    """A block starting with a field tag and an English title begins an entry, glued fields are cut apart."""
+    found = Found()
+    index = 0
+    while index < len(blocks):
+        block = blocks[index]
+        tag = _TAG.match(fold_number(block.text)) if block.kind in ("paragraph", "quote", "item") else None
+        if tag is None or not is_latin_title(block.text[tag.end():tag.end() + 20] or "x"):
+            index += 1
+            continue
+        text = block.text[tag.end():]
+        joined = 1
+        while "[" not in text and "…" not in text and index + joined < len(blocks) and joined < 3 \
+                and blocks[index + joined].kind == "paragraph":
+            text = f"{text.rstrip()} {blocks[index + joined].text}"
+            joined += 1
+        draft = _tagged_fields(collapse(text).replace("\n", " "), block.line)
+        if draft is None:
+            found.skip(block.line, block.text, "tag without an English title and authors")
+            index += 1
+            continue
+        draft.category = category_of(tag.group(2) or tag.group(3))
+        draft.highlight = bool(tag.group(1) or tag.group(4))
+        index += joined
+        while index < len(blocks) and not _TAG.match(blocks[index].text):
+            _tagged_body(blocks[index], draft)
+            index += 1
+        if draft.url is None:
+            draft.url = next((url for url in document_links if "arxiv.org/abs/" in url), None)
+            draft.arxiv_id = draft.arxiv_id or arxiv_id_in(draft.url)
+        found.drafts.append(draft)
+    return found
+
+
+def _tagged_fields(text: str, line: int) -> Draft | None:
+    """Title, authors, [affiliations], Chinese title and the start of the summary from one run-on text."""
+    title, rest = split_title_authors(text)
+    if not rest or not is_latin_title(title):
+        return None
+    bracket = rest.find("[")
+    names = rest[:bracket] if bracket >= 0 else rest
+    authors = parse_author_list(names.split("[")[0])
+    if authors is None:
+        return None
+    draft = Draft(cue="[tag] title", line=line, title_en=title)
+    draft.authors, draft.authors_truncated = authors
+    tail = ""
+    if bracket >= 0:
+        close = rest.find("]", bracket)
+        draft.affiliations = affiliations_of(rest[bracket + 1:close if close > 0 else None])
+        tail = rest[close + 1:].strip() if close > 0 else ""
+    if tail:
+        head, label_at = _before_summary_label(tail)
+        draft.title_zh = head.strip() or None
+        if label_at is not None:
+            body = tail[label_at:]
+            label = _LABEL.match(body)
+            body = body[label.end():] if label and label.group(1) == "要点" else body
+            if body.strip():
+                draft.summary.append(body.strip())
+    return draft
+
+
+def _before_summary_label(text: str) -> tuple[str, int | None]:
+    """Text before the first summary label ('要点:', '动机：'), and where that label starts (None: no label)."""
+    cut = min((at for label in _SUMMARY_LABELS for colon in (":", "：")
+               if (at := text.find(f"{label}{colon}")) >= 0), default=None)
+    return (text if cut is None else text[:cut]).strip(), cut
+
+
+def _tagged_body(block: Block, draft: Draft) -> None:
+    """A block after a tagged entry's head: summary, English abstract or a link."""
+    text = block.text
+    if block.kind in ("code", "html", "heading"):
+        return
+    if has_cjk(text):
+        head, label_at = _before_summary_label(text)
+        if draft.title_zh is None and not draft.summary and label_at is not None and len(head) <= 120:
+            draft.title_zh = head or None  # a Chinese title on its own, glued to '要点:'
+            text = text[label_at:]
+            label = _LABEL.match(text)
+            text = text[label.end():] if label and label.group(1) == "要点" else text
+        if text.strip():
+            draft.summary.append(collapse(text))
+        return
+    if len(text) >= 200 and draft.abstract == []:
+        draft.abstract.append(collapse(text))
+        for label, url in labelled_links(text):
+            if link_kind(label, url) == "code":
+                draft.code_url = draft.code_url or url
+
+
+# ── bold title lines (PaperWeekly 本周值得读): "**English title**", recommender, topic, commentary, 论文链接 ───────
+
+def read_bold_titles(blocks: Sequence[Block]) -> Found:
+    """A line wholly in bold English starts an entry (also mid-paragraph); it needs a paper link to count."""
+    found = Found()
+    current: Draft | None = None
+    pending_label = ""
+    for block in blocks:
+        if block.kind == "heading":
+            current = _close_bold(found, current)
+            continue
+        if block.kind not in ("paragraph", "item", "quote"):
+            continue
+        for line in (line.strip() for line in block.marked.split("\n") if line.strip()):
+            if _is_bold_title(line):
+                _close_bold(found, current)
+                current = Draft(cue="**bold title**", line=block.line, title_en=collapse(line))
+                found.drafts.append(current)
+                pending_label = ""
+            elif current is not None:
+                pending_label = _bold_entry_line(line, current, pending_label)
+    _close_bold(found, current)
+    return found
+
+
+def _close_bold(found: Found, draft: Draft | None) -> None:
+    """An entry without a paper link is a mention, not a paper: drop it with the reason."""
+    if draft is not None and draft.url is None and draft in found.drafts:
+        found.drafts.remove(draft)
+        found.skip(draft.line, draft.title_en or "", "bold title without a paper link")
+
+
+def _is_bold_title(line: str) -> bool:
+    """'**Title of a paper**' alone on its line, English, several words."""
+    if not (line.startswith("**") and line.endswith("**")) or line.count("**") != 2:
+        return False
+    inner = line[2:-2].strip()
+    return is_latin_title(inner) and inner.count(" ") >= 2 and not inner.startswith(("@", "#", "\\#"))
+
+
+def _bold_entry_line(line: str, draft: Draft, pending: str) -> str:
+    """One line of a bold-title entry; returns the link label waiting for its URL on the next line."""
+    plain = collapse(line)
+    url = URL.match(plain)
+    if url:
+        kind = link_kind(pending, url.group(0)) if pending else ""
+        if kind == "paper" and draft.url is None:
+            draft.url, draft.arxiv_id = clean_url(url.group(0)), arxiv_id_in(url.group(0))
+        elif kind == "code" and draft.code_url is None:
+            draft.code_url = clean_url(url.group(0))
+        return ""
+    label = _LINK_LABEL_LINE.match(plain)
+    if label:
+        return label.group(1).lower()
+    if _RECOMMENDER.match(plain) or _TOPIC_TAG.match(plain):
+        return ""
+    if has_cjk(plain) and draft.url is None:
+        draft.summary.append(plain)
+    return ""
+
+
+# ── table rows: | title | authors | link | ─────────────────────────────────────────────────────────────────────
+
+def read_table_rows(blocks: Sequence[Block]) -> Found:
+    """A table row with an English title cell and a paper link or arXiv id is one paper; other rows are skipped."""
+    found = Found()
+    for block in blocks:
+        if block.kind != "row":
+            continue
+        cells = [cell.strip() for cell in block.text.split(" | ")]
+        titles = [cell for cell in cells if is_latin_title(cell) and cell.count(" ") >= 2 and not URL.match(cell)]
+        targets = [link.target for link in block.links if URL.match(link.target)]
+        targets += [m.group(0) for m in URL.finditer(block.text)]
+        arxiv_id = next((found_id for text in (*targets, block.text) if (found_id := arxiv_id_in(text))), None)
+        title = max(titles, key=len) if titles else ""
+        # A paper link: an arXiv one, one labelled as the paper, or the title itself linked somewhere absolute.
+        paper_link = next((link.target for link in block.links if URL.match(link.target) and (
+            arxiv_id_in(link.target) or link.label.strip().lower() in PAPER_LABELS or link.label == title)), None)
+        if not title or not (paper_link or arxiv_id):
+            found.skip(block.line, block.text, "table row without an English title and a paper link")
+            continue
+        draft = Draft(cue="table row", line=block.line, title_en=collapse(title).strip("*《》 "),
+                      url=paper_link, arxiv_id=arxiv_id, highlight="*" in block.marked.split(title)[0][-3:])
+        draft.code_url = next((target for target in targets if CODE_HOST.match(target)), None)
+        for cell in cells:
+            authors = parse_author_list(cell) if cell != title else None
+            if authors:
+                draft.authors, draft.authors_truncated = authors
+                break
+        found.drafts.append(draft)
+    return found

@@ -1,0 +1,122 @@
+"""Fields of one entry: titles, authors (and whether the list was cut short), affiliations, links, arXiv ids.
+
+Every pattern here is linear: character classes and fixed alternatives, no nested quantifiers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from storage.parsing import has_cjk
+
+URL = re.compile(r"https?://[^\s<>\"'，。、）)\]】]+")
+ARXIV_ID = re.compile(r"(?:arxiv\.org/(?:abs|pdf|html)/|arXiv[\s:：]*)(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
+CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science)/")
+_LABEL_WINDOW = 30  # characters before a link searched for its label
+PAPER_LABELS = frozenset(("paper", "url", "pdf", "arxiv", "论文", "论文链接", "论文地址", "link"))
+CODE_LABELS = frozenset(("github", "code", "official code", "代码", "代码链接", "代码地址", "project code"))
+OTHER_LABELS = frozenset(("view", "home", "project page", "项目主页", "主页", "blog", "demo", "数据集链接", "video",
+                          "视频"))
+KNOWN_LABELS = PAPER_LABELS | CODE_LABELS | OTHER_LABELS
+AFFILIATION_LABELS = ("单位", "机构", "affiliation", "affiliations")
+_NAME_TOKEN = r"(?:[A-ZÀ-ÖØ-Þ][\w'’\-.]*|[a-z]{1,3}\.?|van|von|der|den|del|della|de|da|di|du|la|le|dos|bin)"
+_NAME = re.compile(rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,5}}\Z")
+_CUT_ENDINGS = ("et al.", "et al", "…", "...", "等", "等人")
+# "…PipelinesO Khattab, " / "YetJ Huang, ": a lower-case letter glued to an initial, a space and a surname.
+_GLUED_AUTHOR = re.compile(r"(?<=[a-z])(?=[A-Z]{1,2}(?:\.|\s[A-Z]\.?)?\s[A-Z][\w'’\-]+(?:,|…|\.\.\.|\[|$))")
+_SPACED_AUTHOR = re.compile(r"(?<=\s)(?=[A-Z]{1,2}(?:\.|\s[A-Z]\.?)?\s[A-Z][\w'’\-]+\s*(?:,|…|\.\.\.|\[))")
+_TRAILING_PUNCT = ".,;:)]}。,"
+
+
+def collapse(text: str) -> str:
+    """Whitespace collapsed to single spaces, bold markers dropped."""
+    return " ".join(text.replace("**", "").split())
+
+
+def clean_url(url: str) -> str:
+    """Drop the sentence punctuation a link picks up at the end of prose."""
+    return url.rstrip(_TRAILING_PUNCT)
+
+
+def arxiv_id_in(text: str | None) -> str | None:
+    """The first arXiv id however written: in a link, as 'arXiv 2607.26300' or 'arXiv:2607.26300'."""
+    if not text:
+        return None
+    match = ARXIV_ID.search(text)
+    return match.group(1) if match else None
+
+
+def labelled_links(text: str) -> list[tuple[str, str]]:
+    """(label, url) for every link in the text; an unlabelled link has the label ''."""
+    return [(label_before(text, match.start()), clean_url(match.group(0))) for match in URL.finditer(text)]
+
+
+def label_before(text: str, start: int) -> str:
+    """The label written right before a link ('Official Code：', 'GitHub:', '论文链接：'), lower-cased; '' if none."""
+    window = text[max(0, start - _LABEL_WINDOW):start].rstrip()
+    if not window.endswith((":", "：")):
+        return ""
+    words = window[:-1].split()
+    if not words:
+        return ""
+    two = " ".join(words[-2:]).lower()
+    if two in KNOWN_LABELS:
+        return two
+    last = words[-1].lower()
+    return next((label for label in KNOWN_LABELS if not label.isascii() and last.endswith(label)), last)
+
+
+def link_kind(label: str, url: str) -> str:
+    """'paper', 'code', 'other' or '' (unlabelled) for a labelled link."""
+    label = label.strip().lower()
+    if label in CODE_LABELS:
+        return "code"
+    if label in PAPER_LABELS:
+        return "paper"
+    if label in OTHER_LABELS or label:
+        return "other"
+    return "code" if CODE_HOST.match(url) else ""
+
+
+def is_latin_title(text: str) -> bool:
+    """An English title: no ideographs, at least one letter, not a bare link."""
+    stripped = text.strip()
+    return bool(stripped) and not has_cjk(stripped) and any(c.isalpha() for c in stripped) \
+        and not stripped.lower().startswith(("http://", "https://"))
+
+
+def parse_author_list(text: str) -> tuple[tuple[str, ...], bool] | None:
+    """Names separated by commas, 'and' or '&'; a trailing et al./…/等 sets the cut-short flag, never a name."""
+    body = text.strip().rstrip(",;")
+    truncated = False
+    for ending in _CUT_ENDINGS:
+        if body.endswith(ending):
+            body, truncated = body[: -len(ending)].rstrip(" ,;"), True
+            break
+    if not body or len(body) > 1500 or has_cjk(body):
+        return None
+    parts = [part.strip() for part in re.split(r",|\band\b|&", body)]
+    names = [part for part in parts if part]
+    if not names or any(_NAME.match(name) is None or (not name[0].isupper() and not any(
+            token[:1].isupper() for token in name.split())) for name in names):
+        return None
+    if len(names) == 1 and " " not in names[0]:
+        return None
+    return tuple(names), truncated
+
+
+def split_title_authors(text: str) -> tuple[str, str]:
+    """Cut a run-on 'Title of the PaperJ Huang, X Chen…' (or with a space) into title and author text."""
+    match = _GLUED_AUTHOR.search(text) or _SPACED_AUTHOR.search(text)
+    if match is None:
+        return text.strip(), ""
+    return text[: match.start()].strip(), text[match.start():].strip()
+
+
+def affiliations_of(text: str) -> tuple[str, ...]:
+    """An affiliation field as its parts: '[A & B]' or '单位：A、B' (a list in one string stays one)."""
+    body = text.strip().strip("[]【】").strip()
+    for label in AFFILIATION_LABELS:
+        if body.lower().startswith(label):
+            body = body[len(label):].lstrip(" :：")
+    return tuple(part.strip() for part in body.split(" & ") if part.strip())

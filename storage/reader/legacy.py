@@ -1,0 +1,104 @@
+"""The five sample families (storage.parsing), with their variant cues folded and several digests split apart.
+
+`1.【LG】 Title`, `１．(LG) Title`, `No 1. cs.LG Title` read as `1、[LG] Title`; a file holding several digests
+is cut where the numbering starts again, so each digest keeps its own shape and its own minor section.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from storage.parsing import (
+    ET_AL,
+    DigestFormatError,
+    ParsedDigest,
+    ParsedPaper,
+    normalise_lines,
+    parse_digest,
+)
+
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+# A header's lead: star, number with its punctuation, star; then a tag in other brackets or as cs.XX.
+_VARIANT_HEADER = re.compile(
+    r"^(\*?\s*)(?:No\.?\s*)?(?:(\d{1,3})\s*[、.．)）]\s*)?(\*?\s*)(?:[\[【(（]\s*([A-Za-z]{2})\s*[\]】)）]|cs\.([A-Za-z]{2})\b)")
+_NUMBERED = re.compile(r"^\*?\s*(\d{1,3})\s*[、.．]\s*(\*?\s*\[[A-Za-z]{2}(?:\.[A-Za-z]{2})?\])?")
+_BYLINE = re.compile(r"^By\s+\S", re.IGNORECASE)
+_PREAMBLE = re.compile(r"^(?:[A-Z]{2}\s*-\s*\S.*|转自.{1,20}|摘要\s*[:：].*|头图|.{1,40})$")
+
+
+def fold_variants(text: str) -> list[str]:
+    """The text's lines with variant header cues written the way the sample parser reads them."""
+    lines = normalise_lines(text)
+    folded = []
+    for line in lines:
+        if line and (line[0] in "*No０１２３４５６７８９0123456789[【(（c"):
+            line = line.translate(_FULLWIDTH_DIGITS)
+            match = _VARIANT_HEADER.match(line)
+            if match:
+                number = f"{match.group(2)}、" if match.group(2) else ""
+                tag = match.group(4) or match.group(5)
+                line = f"{match.group(1)}{number}{match.group(3)}[{tag}]{line[match.end():]}"
+        folded.append(line)
+    return folded
+
+
+def split_digests(lines: list[str]) -> list[list[str]]:
+    """Cut where a numbered entry's number does not follow the one before: a second digest starts there."""
+    segments: list[list[str]] = [[]]
+    last = 0
+    bylines = _lines_before_byline(lines)
+    for index, line in enumerate(lines):
+        match = _NUMBERED.match(line) if line[:1].isdigit() or line[:1] == "*" else None
+        if match and not match.group(2) and index not in bylines:
+            match = None  # a numbered line in commentary, not an entry header
+        number = int(match.group(1)) if match else 0
+        if match and last and number <= last:
+            current = segments[-1]
+            back = len(current)
+            while back > 0 and (not current[back - 1] or _PREAMBLE.match(current[back - 1])) \
+                    and not current[back - 1].startswith("http"):
+                back -= 1
+            segments.append(current[back:])
+            del current[back:]
+        if match:
+            last = number
+        segments[-1].append(line)
+    return [segment for segment in segments if any(segment)]
+
+
+def _lines_before_byline(lines: list[str]) -> set[int]:
+    """Indexes of the lines whose next non-empty line is a blog entry's 'By …' line."""
+    found: set[int] = set()
+    previous = -1
+    for index, line in enumerate(lines):
+        if not line:
+            continue
+        if previous >= 0 and _BYLINE.match(line):
+            found.add(previous)
+        previous = index
+    return found
+
+
+def read_samples_family(text: str) -> tuple[str, tuple[ParsedPaper, ...], tuple[str, ...]] | None:
+    """Read the text as digests of the sample families: (shape, papers, problems); None when it is none."""
+    segments = split_digests(fold_variants(text))
+    digests: list[ParsedDigest] = []
+    for segment in segments:
+        try:
+            digests.append(parse_digest("\n".join(segment)))
+        except DigestFormatError:
+            continue
+    if not digests:
+        return None
+    papers = [with_cut_flag(paper) for digest in digests for paper in digest.papers]
+    papers = [replace(paper, position=position) for position, paper in enumerate(papers, start=1)]
+    shape = "+".join(dict.fromkeys(digest.shape.value for digest in digests))
+    return shape, tuple(papers), tuple(problem for digest in digests for problem in digest.problems)
+
+
+def with_cut_flag(paper: ParsedPaper) -> ParsedPaper:
+    """'et al.' is never an author: drop it from the list and set the cut-short flag instead."""
+    if paper.authors and paper.authors[-1] == ET_AL:
+        return replace(paper, authors=paper.authors[:-1], authors_truncated=True)
+    return paper
