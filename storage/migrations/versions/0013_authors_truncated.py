@@ -56,5 +56,5 @@ def downgrade() -> None:
     for paper_id, authors in rows:
         stored = json.loads(authors) if isinstance(authors, str) else list(authors or [])
         connection.execute(_PAPERS.update().where(_PAPERS.c.id == paper_id).values(authors=[*stored, ET_AL]))
-    with op.batch_alter_table("paper") as batch:
-        batch.drop_column("authors_truncated")
+    # A plain DROP COLUMN (SQLite ≥ 3.35) keeps the table, and with it the search triggers a batch copy would lose.
+    op.drop_column("paper", "authors_truncated")
