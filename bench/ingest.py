@@ -36,7 +36,7 @@ TARGETS = {"parse": 20_000, "parse+store": 5_000}
 TARGET_RATIO = 4.0
 TARGET_LARGE_SECONDS = 10.0
 LARGE_BYTES = 10 * 1024 * 1024
-BARE_ROUNDS = 3
+BARE_ROUNDS = 5
 SHAPE_COPIES = 20
 PHASES = (*TARGETS, "shapes", "10 MB")
 STORED_TABLES = ("digest", "paper", "digestpaper")  # what ingestion writes (the search queue by trigger)
@@ -275,7 +275,8 @@ def print_tables(rows: list[dict[str, Any]], runs: int) -> None:
                   f"over {runs} runs (target {TARGETS[phase]})")
         if stored:
             ratios, cpu_ratios = sorted(row["ratio"] for row in stored), sorted(row["cpu_ratio"] for row in stored)
-            print(f"ratio: {ratios[0]}–{ratios[-1]}× wall, {cpu_ratios[0]}–{cpu_ratios[-1]}× CPU over {runs} runs")
+            print(f"ratio: {ratios[0]}–{ratios[-1]}× wall, {cpu_ratios[0]}–{cpu_ratios[-1]}× CPU over {runs} runs "
+                  f"(medians {statistics.median(ratios)}× and {statistics.median(cpu_ratios)}×)")
     for row in (row for row in rows if row["phase"] == "shapes"):
         print(f"\nrun {row['run']}: real-digest shapes, {SHAPE_COPIES} invented documents each, parse+store "
               f"({row['seconds']:.2f} s)")
