@@ -140,7 +140,8 @@ def zhihu_markdown(copy: int, papers: int = 1) -> str:
         f"动机：解决已有方法的不足。方法：{item['zh']}。优势：更快更准。\n\n一句话总结：{item['summary']}\n\n"
         f"{item['abstract']}\n\nhttps://arxiv.org/abs/{item['arxiv']}\n\n"
         for item in (_fake_paper(copy, index) for index in range(papers)))
-    return (f"---\nlayout: post\ntitle:  {paper['title']}\ndate:   2023-10-05 16:03:30 +0800\n"
+    return (f"---\nlayout: post\ntitle:  {paper['title']}\n"
+            f"date:   2023-10-{1 + copy % 28:02d} 09:{copy % 60:02d}:00 +0800\n"
             f"tags:   [AI, arXiv]\n---\n\n[arXiv](https://arxiv.org/abs/{paper['arxiv']}) V1: "
             f"[{paper['title'].upper()}](https://arxiv.org/pdf/{paper['arxiv']}.pdf)\n\n---\n"
             f"{{% highlight markdown %}}\n@article{{Key{copy},\n  title={{{paper['title']}}},\n"
