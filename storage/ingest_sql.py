@@ -25,7 +25,9 @@ PAPER_COLUMNS = ("minor", "category", "category_inferred", "title_en", "title_zh
 _JSON_AT = (PAPER_COLUMNS.index("authors"), PAPER_COLUMNS.index("affiliations"))
 _BOOL_AT = tuple(PAPER_COLUMNS.index(name) for name in ("minor", "category_inferred", "highlight", "authors_truncated"))
 _RANK_DATE_AT = PAPER_COLUMNS.index("rank_date")
-# A digest this large is split over several INSERTs so no statement exceeds a driver's bind-parameter limit.
+_ARXIV_AT, _TITLE_KEY_AT, _ABSTRACT_KEY_AT = (PAPER_COLUMNS.index(name)
+                                             for name in ("arxiv_id", "title_key", "abstract_key"))
+# On PostgreSQL a digest this large is split over several INSERTs so no statement exceeds the bind-parameter limit.
 INSERT_CHUNK = 500
 
 
@@ -42,6 +44,7 @@ class IngestStatements:
         self._claim = self._sql(
             "INSERT INTO digest (source, digest_date, content_hash, shape, paper_count, ingested_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (content_hash) DO NOTHING RETURNING id")
+        self._claim_plain = self._claim.removesuffix(" RETURNING id")
         selected = ", ".join(("id", *PAPER_COLUMNS))
         self._by_keys = self._sql(" UNION ALL ".join(
             f"SELECT {selected} FROM paper WHERE {column} {one_of}"
@@ -49,6 +52,10 @@ class IngestStatements:
         self._insert_head = f"INSERT INTO paper ({', '.join((*PAPER_COLUMNS, 'created_at'))}) VALUES "
         self._insert_row = self._sql(f"({', '.join('?' * (len(PAPER_COLUMNS) + 1))})")
         self._insert_tail = " RETURNING id, arxiv_id, title_key, abstract_key"
+        self._top_id = "SELECT max(id) FROM paper"
+        self._insert_with_id = self._sql(
+            f"INSERT INTO paper ({', '.join(('id', *PAPER_COLUMNS, 'created_at'))}) "
+            f"VALUES ({', '.join('?' * (len(PAPER_COLUMNS) + 2))})")
         self._update = self._sql(
             f"UPDATE paper SET {', '.join(f'{name} = ?' for name in PAPER_COLUMNS)} WHERE id = ?")
         self._link = self._sql(
@@ -70,6 +77,10 @@ class IngestStatements:
                      shape: str, paper_count: int, ingested_at: datetime) -> int | None:
         """Insert the digest row unless its content hash is known; None means it was ingested before."""
         row = (source, self._day(digest_date), content_hash, shape, paper_count, self._moment(ingested_at))
+        if self.sqlite:  # without RETURNING, which costs SQLite a result table (~20 µs a digest)
+            with _driver_cursor(connection) as cursor:
+                cursor.execute(self._claim_plain, row)
+                return cursor.lastrowid if cursor.rowcount == 1 else None
         found = _fetch(connection, self._claim, row)
         return found[0][0] if found else None
 
@@ -106,6 +117,15 @@ class IngestStatements:
                       created_at: datetime) -> list[tuple[int, str | None, str | None, str | None]]:
         """Insert paper rows in as few statements as the driver allows; (id, arxiv_id, title_key, abstract_key)."""
         created = self._moment(created_at)
+        if self.sqlite:
+            # The digest's claim already holds SQLite's write lock, so no one else inserts until commit: max(id) + 1
+            # onwards are the ids SQLite would choose. One executemany of rows with their ids costs a third less
+            # than a multi-row INSERT … RETURNING (measured 36 against 54 µs a paper, with the search trigger).
+            top = _fetch(connection, self._top_id, ())[0][0] or 0
+            _execute_many(connection, self._insert_with_id,
+                          [(top + n, *self._written(row), created) for n, row in enumerate(rows, 1)])
+            return [(top + n, row[_ARXIV_AT], row[_TITLE_KEY_AT], row[_ABSTRACT_KEY_AT])
+                    for n, row in enumerate(rows, 1)]
         returned: list[tuple[int, str | None, str | None, str | None]] = []
         for start in range(0, len(rows), INSERT_CHUNK):
             chunk = rows[start : start + INSERT_CHUNK]
