@@ -190,8 +190,9 @@ REAL_SHAPES: dict[str, Callable[[int], str]] = {
 
 
 def build_shape_corpus(copies: int) -> list[tuple[str, str]]:
-    """(shape, document) pairs: copies documents of each real-digest shape, every copy with new papers."""
-    return [(shape, make(copy)) for shape, make in REAL_SHAPES.items() for copy in range(copies)]
+    """(shape, document) pairs: copies documents of each real-digest shape, no two copies share a paper."""
+    return [(shape, make(index * copies + copy))
+            for index, (shape, make) in enumerate(REAL_SHAPES.items()) for copy in range(copies)]
 
 
 def build_large_document(min_bytes: int) -> str:

@@ -1,7 +1,7 @@
 """Ingest benchmark: papers/s for parse-only and parse+store into SQLite, the store's cost beside a bare insert of
 the same rows, the real-digest shapes, one 10 MB document, and peak memory, on one core.
 
-Every phase runs the product's own path: parse_digest, and Ingestor.ingest_text (what `python -m bot ingest`
+Every phase runs the product's own path: read_document and Ingestor.ingest_text (what `python -m bot ingest`
 and /ingest call for every digest: one transaction each, on a file store with the bot's SQLite settings).
 Rates are given for wall time and for the process's CPU time, as other work on a shared machine slows the
 first but hardly the second.
@@ -137,13 +137,13 @@ def _measure_rates(phase: str, papers: int, folder: str) -> dict[str, Any]:
     """parse or parse+store over the sample-family corpus; parse+store adds the bare baseline and the ratio."""
     from storage.db import open_store
     from storage.ingest import Ingestor
-    from storage.parsing import parse_digest
+    from storage.reader.assemble import read_document
 
     corpus = build_corpus(papers)
     extra: dict[str, Any] = {}
     if phase == "parse":
         clock = _Clock()
-        found = sum(len(parse_digest(text).papers) for text in corpus)
+        found = sum(len(read_document(text).papers) for text in corpus)
         elapsed, cpu = clock.read()
         stored = 0
     else:
@@ -198,14 +198,14 @@ def _measure_shapes(folder: str) -> dict[str, Any]:
 
 
 def _measure_large(folder: str) -> dict[str, Any]:
-    """Read (parse_digest) and then store (ingest_text) one document of LARGE_BYTES."""
+    """Read (read_document) and then store (ingest_text) one document of LARGE_BYTES."""
     from storage.db import open_store
     from storage.ingest import Ingestor
-    from storage.parsing import parse_digest
+    from storage.reader.assemble import read_document
 
     text = build_large_document(LARGE_BYTES)
     clock = _Clock()
-    found = len(parse_digest(text).papers)
+    found = len(read_document(text).papers)
     elapsed, cpu = clock.read()
     engine = open_store(f"sqlite:///{folder}/large.db")
     clock = _Clock()
