@@ -75,6 +75,10 @@ def read_document(text: str, *, markup: str | None = None, strict: bool = True) 
                 (skip for _name, result in skipped for skip in result.skipped), key=lambda s: s.line)))
         raise DigestFormatError(
             f"reader: no recognisable paper entry in this {container.kind} document (see `ingest --explain`)")
+    if container.kind == "markdown":  # a sample family pasted into a Markdown page reads as the sample family
+        legacy = _legacy(text, container.kind)
+        if legacy is not None and len(legacy.entries) > sum(len(result.drafts) for _name, result in found):
+            return legacy
     drafts = sorted((draft for _name, result in found for draft in result.drafts), key=lambda d: d.line)
     skipped = [skip for _name, result in found for skip in result.skipped]
     kept = _once_each(drafts, skipped)
