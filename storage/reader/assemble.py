@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from storage.documents import html_to_text
 from storage.parsing import DigestFormatError, ParsedPaper, title_key
@@ -94,7 +94,16 @@ def _legacy(text: str, container: str) -> Reading | None:
     if found is None:
         return None
     shape, papers, problems = found
-    return Reading(container, shape, tuple(Entry(LEGACY_CUE, 0, paper) for paper in papers), problems=problems)
+    skipped: list[Skipped] = []
+    if container != "text":  # in a page of another kind, a bare '[CL] words' line is prose, not an entry
+        kept = [paper for paper in papers if paper.authors or paper.url or paper.summary_zh or paper.abstract_en]
+        skipped = [Skipped(0, paper.title_en or "", "tagged line without authors, link or summary")
+                   for paper in papers if paper not in kept]
+        if not kept:
+            return None
+        papers = tuple(replace(paper, position=position) for position, paper in enumerate(kept, start=1))
+    return Reading(container, shape, tuple(Entry(LEGACY_CUE, 0, paper) for paper in papers), tuple(skipped),
+                   problems)
 
 
 def _run_cues(kind: str, blocks: Sequence[Block], *, keep_empty: bool = False) -> list[tuple[str, Found]]:

@@ -203,7 +203,12 @@ def read_articles(blocks: Sequence[Block]) -> Found:
                 found.skip(block.line, block.text, "placeholder summary", not_paper=False)
             else:
                 current.summary.append(collapse(block.text))
-    kept = [draft for draft in found.drafts if draft.title_en and is_latin_title(draft.title_en)]
+    kept = []
+    for draft in found.drafts:
+        if draft.title_en and is_latin_title(draft.title_en) and draft.arxiv_id:
+            kept.append(draft)
+        else:  # a blog index or a news page also has <article> cards with linked titles
+            found.skip(draft.line, draft.title_en or "", "<article> without an English title and an arXiv id")
     found.drafts = kept
     return found
 
@@ -235,8 +240,15 @@ def read_numbered_headings(blocks: Sequence[Block]) -> Found:
             continue
         if current is not None:
             _heading_entry_block(block, current)
-    if any(draft.minor for draft in found.drafts):
-        for draft in found.drafts:
+    papers = []
+    for draft in found.drafts:
+        if draft.url or draft.arxiv_id or draft.code_url or draft.affiliations:
+            papers.append(draft)
+        else:  # "## 1. Introduction" of an article is a section, not a paper
+            found.skip(draft.line, draft.title_en or "", "numbered heading without a paper link or affiliation")
+    found.drafts = papers
+    if any(draft.minor for draft in papers):
+        for draft in papers:
             draft.highlight = not draft.minor  # the featured picks stand before the 更多 section
     return found
 
