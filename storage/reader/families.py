@@ -34,6 +34,7 @@ _NUMBER_SPAN = 12  # an entry number with its lead ('*No １２３．') is withi
 _TAG = re.compile(r"^(\*?)\s*(?:[\[【(（]\s*(?:cs\.)?([A-Za-z]{2})\s*[\]】)）]|cs\.([A-Za-z]{2})\b)\s*(\*?)\s*")
 # A field tag inside a run-on paragraph ("…优势：…2、[CV] Next Title"): where the next entry begins.
 _INNER_TAG = re.compile(r"(?:\d{1,3}\s?[、.．]\s?)?\*?\[[A-Z]{2}\]\s?\*?\s?(?=[A-Z0-9])")
+_LINKS_AHEAD = 8  # links a numbered line may carry before its title's link
 _ANGLE_TITLE = re.compile(r"《([^《》]{3,400})》")
 _SQUARE_TITLE = re.compile(r"^【([^【】]{1,120})】")
 _YEAR = re.compile(r"^\(((?:19|20)\d{2})\)")
@@ -156,6 +157,7 @@ def read_numbered_links(blocks: Sequence[Block]) -> Found:
     """Lines 'No N. 《Title》' whose title is a link: the link is the entry's URL."""
     found = Found()
     for block in blocks:
+        cursor = 0  # links come in line order: each line looks only a few links ahead of the last one taken
         for line in (line.strip() for line in block.marked.split("\n") if line.strip()):
             folded = fold_number(line.replace("**", ""))
             number = _NUMBER.match(folded)
@@ -167,9 +169,11 @@ def read_numbered_links(blocks: Sequence[Block]) -> Found:
                 found.skip(block.line, line, "numbered line without an English 《title》 (cut off?)")
                 continue
             title = collapse(angle.group(1))
-            link = next((link for link in block.links if title in collapse(link.label)), None)
-            if link is None:
+            ahead = block.links[cursor:cursor + _LINKS_AHEAD]
+            at = next((offset for offset, link in enumerate(ahead) if title in collapse(link.label)), None)
+            if at is None:
                 continue  # a plain numbered 《title》 line is a post: read_posts takes it
+            link, cursor = ahead[at], cursor + at + 1
             star = "*" in rest[: angle.start()] or link.label.lstrip().startswith("*")
             found.drafts.append(Draft(cue="No N. <a>《title》</a>", line=block.line, title_en=title,
                                       url=link.target, arxiv_id=arxiv_id_in(link.target), highlight=star))
@@ -434,8 +438,8 @@ def read_bold_titles(blocks: Sequence[Block]) -> Found:
 
 def _close_bold(found: Found, draft: Draft | None) -> None:
     """An entry without a paper link is a mention, not a paper: drop it with the reason."""
-    if draft is not None and draft.url is None and draft in found.drafts:
-        found.drafts.remove(draft)
+    if draft is not None and draft.url is None and found.drafts and found.drafts[-1] is draft:
+        found.drafts.pop()
         found.skip(draft.line, draft.title_en or "", "bold title without a paper link")
 
 
