@@ -261,15 +261,9 @@ def _same_paper(parsed: ParsedPaper, keys: list[tuple[str, str]],
     return None
 
 
-def better_authors(current: list[str], offered: tuple[str, ...], *, current_cut: bool = False,
-                   offered_cut: bool = False) -> list[str]:
-    """Prefer a complete author list over one cut short (by the flag, or a stored trailing 'et al.')."""
-    return _better_authors(current, current_cut, offered, offered_cut)[0]
-
-
-def _better_authors(current: list[str], current_cut: bool, offered: tuple[str, ...],
-                    offered_cut: bool) -> tuple[list[str], bool]:
-    """The better of two author lists with its cut-short flag."""
+def better_authors(current: list[str], current_cut: bool, offered: tuple[str, ...],
+                   offered_cut: bool) -> tuple[list[str], bool]:
+    """Prefer a complete author list over one cut short (by the flag, or a stored trailing 'et al.'); with its flag."""
     if not offered:
         return current, current_cut
     if not current:
@@ -301,8 +295,8 @@ def merge_into(paper: PaperDraft, parsed: ParsedPaper, *, rank_date: date,
             setattr(paper, name, getattr(parsed, name))
     if paper.url and parsed.arxiv_id and parsed.url and "arxiv.org" not in paper.url:
         paper.url = parsed.url  # an arXiv link outlives a social-media post
-    paper.authors, paper.authors_truncated = _better_authors(list(paper.authors or []), paper.authors_truncated,
-                                                             parsed.authors, parsed.authors_truncated)
+    paper.authors, paper.authors_truncated = better_authors(list(paper.authors or []), paper.authors_truncated,
+                                                            parsed.authors, parsed.authors_truncated)
     if not paper.affiliations and parsed.affiliations:
         paper.affiliations = list(parsed.affiliations)
     if parsed.category and (paper.category is None or paper.category_inferred):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 GENERAL_THREAD = 0  # thread_id of a chat itself: a private chat, a group, or a forum's General topic
@@ -70,7 +70,10 @@ class Paper(SQLModel, table=True):
     title_en: str | None = None
     title_zh: str | None = None
     authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    authors_truncated: bool = False  # the digests only named the first authors (et al., …, 等)
+    # The digests only named the first authors (et al., …, 等). No Python-side column default: inserts that
+    # predate the column (older migrations' tests) leave it out.
+    authors_truncated: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                                    server_default=false()))
     affiliations: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     summary_zh: str | None = None
     abstract_en: str | None = None

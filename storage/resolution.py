@@ -145,7 +145,8 @@ def merge_papers(*, session: Session, keep: Paper, gone: Paper) -> None:
     for name in _TEXT_FIELDS:
         if getattr(keep, name) is None and getattr(gone, name) is not None:
             setattr(keep, name, getattr(gone, name))
-    keep.authors = better_authors(list(keep.authors or []), tuple(gone.authors or ()))
+    keep.authors, keep.authors_truncated = better_authors(list(keep.authors or []), keep.authors_truncated,
+                                                          tuple(gone.authors or ()), gone.authors_truncated)
     if not keep.affiliations and gone.affiliations:
         keep.affiliations = list(gone.affiliations)
     if gone.category and not gone.category_inferred and (keep.category is None or keep.category_inferred):

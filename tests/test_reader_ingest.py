@@ -14,6 +14,7 @@ from bot.views import ingest_text
 from storage.db import session_scope
 from storage.ingest import Ingestor, IngestReport
 from storage.models import Paper
+from storage.resolution import merge_papers
 from tests.test_cli import run_cli
 from tests.test_reader_cases import CASES, load_case
 
@@ -87,3 +88,14 @@ def test_explain_of_an_unreadable_document_lists_what_it_skipped_and_fails(tmp_p
     assert run.code == 1
     assert run.lines[0] == f"{document}: markdown document: no recognisable paper entry"
     assert any("table row without an English title and a paper link" in line for line in run.lines)
+
+
+def test_merging_two_stored_papers_keeps_the_complete_author_list_and_clears_the_flag(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        keep = Paper(title_en="Kept", authors=["A Ming"], authors_truncated=True, affiliations=[])
+        gone = Paper(title_en="Gone", authors=["A Ming", "B Hua"], affiliations=[])
+        session.add_all([keep, gone])
+        session.flush()
+        merge_papers(session=session, keep=keep, gone=gone)
+        session.flush()
+        assert (keep.authors, keep.authors_truncated) == (["A Ming", "B Hua"], False)

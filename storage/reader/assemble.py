@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from storage.documents import html_to_text
 from storage.parsing import DigestFormatError, ParsedPaper, title_key
@@ -75,6 +75,10 @@ def read_document(text: str, *, markup: str | None = None, strict: bool = True) 
                 (skip for _name, result in skipped for skip in result.skipped), key=lambda s: s.line)))
         raise DigestFormatError(
             f"reader: no recognisable paper entry in this {container.kind} document (see `ingest --explain`)")
+    if container.kind == "markdown":  # a sample family pasted into a Markdown page reads as the sample family
+        legacy = _legacy(text, container.kind)
+        if legacy is not None and len(legacy.entries) > sum(len(result.drafts) for _name, result in found):
+            return legacy
     drafts = sorted((draft for _name, result in found for draft in result.drafts), key=lambda d: d.line)
     skipped = [skip for _name, result in found for skip in result.skipped]
     kept = _once_each(drafts, skipped)
@@ -90,7 +94,16 @@ def _legacy(text: str, container: str) -> Reading | None:
     if found is None:
         return None
     shape, papers, problems = found
-    return Reading(container, shape, tuple(Entry(LEGACY_CUE, 0, paper) for paper in papers), problems=problems)
+    skipped: list[Skipped] = []
+    if container != "text":  # in a page of another kind, a bare '[CL] words' line is prose, not an entry
+        kept = [paper for paper in papers if paper.authors or paper.url or paper.summary_zh or paper.abstract_en]
+        skipped = [Skipped(0, paper.title_en or "", "tagged line without authors, link or summary")
+                   for paper in papers if paper not in kept]
+        if not kept:
+            return None
+        papers = tuple(replace(paper, position=position) for position, paper in enumerate(kept, start=1))
+    return Reading(container, shape, tuple(Entry(LEGACY_CUE, 0, paper) for paper in papers), tuple(skipped),
+                   problems)
 
 
 def _run_cues(kind: str, blocks: Sequence[Block], *, keep_empty: bool = False) -> list[tuple[str, Found]]:

@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -265,12 +266,30 @@ def render_inline(children: list[MarkdownNode]) -> tuple[str, str, tuple[Link, .
     marked: list[str] = []
     links: list[Link] = []
     open_anchor: list[tuple[str, int]] = []
-    _render(children, plain, marked, links, open_anchor)
+    hrefs = iter(_anchor_targets(children))
+    _render(children, plain, marked, links, open_anchor, hrefs)
     return "".join(plain), "".join(marked), tuple(links)
 
 
+def _anchor_targets(children: list[MarkdownNode]) -> list[str]:
+    """The href of every inline <a> tag of a block, in order, read by one HTML parse for the whole block."""
+    tags: list[str] = []
+    stack = list(reversed(children))
+    while stack:
+        node = stack.pop()
+        if node.name == "html_inline" and node.meta.get("content", "")[:3].lower() == "<a ":
+            tags.append(node.meta["content"] + "</a>")
+        stack.extend(reversed(node.children))
+    if not tags:
+        return []
+    anchors = HTMLParser("".join(tags)).css("a")
+    if len(anchors) != len(tags):  # a tag the parser read otherwise: one parse per tag keeps them in step
+        anchors = [HTMLParser(tag).css_first("a") for tag in tags]
+    return [(anchor.attributes.get("href") or "") if anchor is not None else "" for anchor in anchors]
+
+
 def _render(children: list[MarkdownNode], plain: list[str], marked: list[str], links: list[Link],
-            open_anchor: list[tuple[str, int]]) -> None:
+            open_anchor: list[tuple[str, int]], hrefs: Iterator[str]) -> None:
     """Depth-first rendering of inline nodes into the three outputs."""
     for child in children:
         name = child.name
@@ -283,28 +302,27 @@ def _render(children: list[MarkdownNode], plain: list[str], marked: list[str], l
         elif name in ("strong", "em"):
             marker = "**" if name == "strong" else child.meta.get("marker", "*")
             marked.append(marker)
-            _render(child.children, plain, marked, links, open_anchor)
+            _render(child.children, plain, marked, links, open_anchor, hrefs)
             marked.append(marker)
         elif name == "link":
             start = len(plain)
-            _render(child.children, plain, marked, links, open_anchor)
+            _render(child.children, plain, marked, links, open_anchor, hrefs)
             links.append(Link(" ".join("".join(plain[start:]).split()), str(child.meta.get("url", ""))))
         elif name == "code_inline":
-            _render(child.children, plain, marked, links, open_anchor)
+            _render(child.children, plain, marked, links, open_anchor, hrefs)
         elif name == "html_inline":
-            _inline_html(child.meta.get("content", ""), plain, marked, links, open_anchor)
+            _inline_html(child.meta.get("content", ""), plain, marked, links, open_anchor, hrefs)
         elif name != "image":
-            _render(child.children, plain, marked, links, open_anchor)
+            _render(child.children, plain, marked, links, open_anchor, hrefs)
 
 
 def _inline_html(content: str, plain: list[str], marked: list[str], links: list[Link],
-                 open_anchor: list[tuple[str, int]]) -> None:
-    """Inline HTML inside Markdown: an <a href> opens a link, </a> closes it, <br> breaks the line."""
+                 open_anchor: list[tuple[str, int]], hrefs: Iterator[str]) -> None:
+    """Inline HTML inside Markdown: an <a href> opens a link (targets read beforehand, in order), </a> closes it,
+    <br> breaks the line."""
     lowered = content.lower()
     if lowered.startswith("<a "):
-        anchor = HTMLParser(content).css_first("a")
-        href = anchor.attributes.get("href") if anchor is not None else None
-        open_anchor.append((href or "", len(plain)))
+        open_anchor.append((next(hrefs, ""), len(plain)))
     elif lowered.startswith("</a") and open_anchor:
         href, start = open_anchor.pop()
         links.append(Link(" ".join("".join(plain[start:]).split()), href))

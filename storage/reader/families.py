@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from storage.parsing import CATEGORIES, has_cjk
 from storage.reader.blocks import Block
@@ -31,6 +32,9 @@ _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789"
 _NUMBER_SPAN = 12  # an entry number with its lead ('*No １２３．') is within the first characters
 # "[LG]", "【LG】", "(LG)", "cs.LG" before a title, with a highlight star on either side.
 _TAG = re.compile(r"^(\*?)\s*(?:[\[【(（]\s*(?:cs\.)?([A-Za-z]{2})\s*[\]】)）]|cs\.([A-Za-z]{2})\b)\s*(\*?)\s*")
+# A field tag inside a run-on paragraph ("…优势：…2、[CV] Next Title"): where the next entry begins.
+_INNER_TAG = re.compile(r"(?:\d{1,3}\s?[、.．]\s?)?\*?\[[A-Z]{2}\]\s?\*?\s?(?=[A-Z0-9])")
+_LINKS_AHEAD = 8  # links a numbered line may carry before its title's link
 _ANGLE_TITLE = re.compile(r"《([^《》]{3,400})》")
 _SQUARE_TITLE = re.compile(r"^【([^【】]{1,120})】")
 _YEAR = re.compile(r"^\(((?:19|20)\d{2})\)")
@@ -153,6 +157,7 @@ def read_numbered_links(blocks: Sequence[Block]) -> Found:
     """Lines 'No N. 《Title》' whose title is a link: the link is the entry's URL."""
     found = Found()
     for block in blocks:
+        cursor = 0  # links come in line order: each line looks only a few links ahead of the last one taken
         for line in (line.strip() for line in block.marked.split("\n") if line.strip()):
             folded = fold_number(line.replace("**", ""))
             number = _NUMBER.match(folded)
@@ -164,9 +169,11 @@ def read_numbered_links(blocks: Sequence[Block]) -> Found:
                 found.skip(block.line, line, "numbered line without an English 《title》 (cut off?)")
                 continue
             title = collapse(angle.group(1))
-            link = next((link for link in block.links if title in collapse(link.label)), None)
-            if link is None:
+            ahead = block.links[cursor:cursor + _LINKS_AHEAD]
+            at = next((offset for offset, link in enumerate(ahead) if title in collapse(link.label)), None)
+            if at is None:
                 continue  # a plain numbered 《title》 line is a post: read_posts takes it
+            link, cursor = ahead[at], cursor + at + 1
             star = "*" in rest[: angle.start()] or link.label.lstrip().startswith("*")
             found.drafts.append(Draft(cue="No N. <a>《title》</a>", line=block.line, title_en=title,
                                       url=link.target, arxiv_id=arxiv_id_in(link.target), highlight=star))
@@ -200,7 +207,12 @@ def read_articles(blocks: Sequence[Block]) -> Found:
                 found.skip(block.line, block.text, "placeholder summary", not_paper=False)
             else:
                 current.summary.append(collapse(block.text))
-    kept = [draft for draft in found.drafts if draft.title_en and is_latin_title(draft.title_en)]
+    kept = []
+    for draft in found.drafts:
+        if draft.title_en and is_latin_title(draft.title_en) and draft.arxiv_id:
+            kept.append(draft)
+        else:  # a blog index or a news page also has <article> cards with linked titles
+            found.skip(draft.line, draft.title_en or "", "<article> without an English title and an arXiv id")
     found.drafts = kept
     return found
 
@@ -232,8 +244,15 @@ def read_numbered_headings(blocks: Sequence[Block]) -> Found:
             continue
         if current is not None:
             _heading_entry_block(block, current)
-    if any(draft.minor for draft in found.drafts):
-        for draft in found.drafts:
+    papers = []
+    for draft in found.drafts:
+        if draft.url or draft.arxiv_id or draft.code_url or draft.affiliations:
+            papers.append(draft)
+        else:  # "## 1. Introduction" of an article is a section, not a paper
+            found.skip(draft.line, draft.title_en or "", "numbered heading without a paper link or affiliation")
+    found.drafts = papers
+    if any(draft.minor for draft in papers):
+        for draft in papers:
             draft.highlight = not draft.minor  # the featured picks stand before the 更多 section
     return found
 
@@ -274,14 +293,15 @@ def _heading_entry_block(block: Block, draft: Draft) -> None:
 def read_tagged(blocks: Sequence[Block], document_links: Sequence[str] = ()) -> Found:
     """A block starting with a field tag and an English title begins an entry, glued fields are cut apart."""
     found = Found()
+    blocks = split_at_tags(blocks)
     index = 0
     while index < len(blocks):
         block = blocks[index]
-        tag = _TAG.match(fold_number(block.text)) if block.kind in ("paragraph", "quote", "item") else None
-        if tag is None or not is_latin_title(block.text[tag.end():tag.end() + 20] or "x"):
+        tag = _tag_at_start(block) if block.kind in ("paragraph", "quote", "item") else None
+        if tag is None or not is_latin_title(tag[1][:20] or "x"):
             index += 1
             continue
-        text = block.text[tag.end():]
+        tag, text = tag
         joined = 1
         while "[" not in text and "…" not in text and index + joined < len(blocks) and joined < 3 \
                 and blocks[index + joined].kind == "paragraph":
@@ -295,14 +315,42 @@ def read_tagged(blocks: Sequence[Block], document_links: Sequence[str] = ()) -> 
         draft.category = category_of(tag.group(2) or tag.group(3))
         draft.highlight = bool(tag.group(1) or tag.group(4))
         index += joined
-        while index < len(blocks) and not _TAG.match(blocks[index].text):
+        while index < len(blocks) and _tag_at_start(blocks[index]) is None:
             _tagged_body(blocks[index], draft)
             index += 1
-        if draft.url is None:
-            draft.url = next((url for url in document_links if "arxiv.org/abs/" in url), None)
-            draft.arxiv_id = draft.arxiv_id or arxiv_id_in(draft.url)
         found.drafts.append(draft)
+    if len(found.drafts) == 1 and found.drafts[0].url is None:  # a re-post of one entry: the page's arXiv link
+        draft = found.drafts[0]
+        draft.url = next((url for url in document_links if "arxiv.org/abs/" in url), None)
+        draft.arxiv_id = draft.arxiv_id or arxiv_id_in(draft.url)
     return found
+
+
+def _tag_at_start(block: Block) -> tuple[re.Match[str], str] | None:
+    """The field tag a block starts with (after an entry number, if any) and the text after it."""
+    text = fold_number(block.text)
+    number = _NUMBER.match(text)
+    if number:
+        text = text[number.end():]
+    tag = _TAG.match(text)
+    return (tag, text[tag.end():]) if tag else None
+
+
+def split_at_tags(blocks: Sequence[Block]) -> list[Block]:
+    """A paragraph whose line breaks were lost may hold several entries: cut it before each inner field tag."""
+    result: list[Block] = []
+    for block in blocks:
+        cuts = [match.start() for match in _INNER_TAG.finditer(block.text)
+                if match.start() > 0 and not block.text[match.start() - 1].isalnum()] \
+            if block.kind == "paragraph" and "[" in block.text else []
+        if not cuts:
+            result.append(block)
+            continue
+        for start, end in zip([0, *cuts], [*cuts, len(block.text)], strict=True):
+            piece = block.text[start:end].strip()
+            if piece:
+                result.append(replace(block, text=piece, marked=piece))
+    return result
 
 
 def _tagged_fields(text: str, line: int) -> Draft | None:
@@ -390,8 +438,8 @@ def read_bold_titles(blocks: Sequence[Block]) -> Found:
 
 def _close_bold(found: Found, draft: Draft | None) -> None:
     """An entry without a paper link is a mention, not a paper: drop it with the reason."""
-    if draft is not None and draft.url is None and draft in found.drafts:
-        found.drafts.remove(draft)
+    if draft is not None and draft.url is None and found.drafts and found.drafts[-1] is draft:
+        found.drafts.pop()
         found.skip(draft.line, draft.title_en or "", "bold title without a paper link")
 
 
@@ -406,6 +454,15 @@ def _is_bold_title(line: str) -> bool:
 def _bold_entry_line(line: str, draft: Draft, pending: str) -> str:
     """One line of a bold-title entry; returns the link label waiting for its URL on the next line."""
     plain = collapse(line)
+    inline = labelled_links(plain) if not URL.match(plain) and "http" in plain else []
+    for label, link in inline:  # '论文链接：https://…' on one line
+        kind = link_kind(label, link) if label else ""
+        if kind == "paper" and draft.url is None:
+            draft.url, draft.arxiv_id = link, arxiv_id_in(link)
+        elif kind == "code" and draft.code_url is None:
+            draft.code_url = link
+    if any(label for label, _link in inline):
+        return ""
     url = URL.match(plain)
     if url:
         kind = link_kind(pending, url.group(0)) if pending else ""

@@ -13,7 +13,7 @@ URL = re.compile(r"https?://[^\s<>\"'，。、）)\]】]+")
 ARXIV_ID = re.compile(r"(?:arxiv\.org/(?:abs|pdf|html)/|arXiv[\s:：]*)(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
 CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science)/")
 _LABEL_WINDOW = 30  # characters before a link searched for its label
-PAPER_LABELS = frozenset(("paper", "url", "pdf", "arxiv", "论文", "论文链接", "论文地址", "link"))
+PAPER_LABELS = frozenset(("paper", "url", "pdf", "arxiv", "论文", "论文链接", "论文地址", "link", "paper link"))
 CODE_LABELS = frozenset(("github", "code", "official code", "代码", "代码链接", "代码地址", "project code"))
 OTHER_LABELS = frozenset(("view", "home", "project page", "项目主页", "主页", "blog", "demo", "数据集链接", "video",
                           "视频"))

@@ -56,5 +56,4 @@ def downgrade() -> None:
     for paper_id, authors in rows:
         stored = json.loads(authors) if isinstance(authors, str) else list(authors or [])
         connection.execute(_PAPERS.update().where(_PAPERS.c.id == paper_id).values(authors=[*stored, ET_AL]))
-    # A plain DROP COLUMN (SQLite ≥ 3.35) keeps the table, and with it the search triggers a batch copy would lose.
-    op.drop_column("paper", "authors_truncated")
+    op.drop_column("paper", "authors_truncated")  # in place: a batch copy would drop the search triggers
