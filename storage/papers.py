@@ -24,8 +24,9 @@ from storage.seen_marks import (
     settled_digest_id,
 )
 
-EXPORT_KEYS = ("id", "category", "category_inferred", "title_en", "title_zh", "authors", "affiliations",
-               "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "minor", "digest_ids")
+EXPORT_KEYS = ("id", "category", "category_inferred", "title_en", "title_zh", "authors", "authors_truncated",
+               "affiliations", "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "minor",
+               "digest_ids")
 
 
 def export_rows(session: Session, *, batch: int = 1000) -> Iterator[dict[str, Any]]:

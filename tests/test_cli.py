@@ -27,7 +27,8 @@ SAMPLES = "storage/samples"
 SAMPLE_COUNTS = [7, 10, 9, 9, 11]
 CLI_TIMEOUT = 60.0
 EXPORT_KEYS = frozenset({
-    "id", "category", "category_inferred", "title_en", "title_zh", "authors", "affiliations", "summary_zh",
+    "id", "category", "category_inferred", "title_en", "title_zh", "authors", "authors_truncated", "affiliations",
+    "summary_zh",
     "abstract_en", "url", "arxiv_id", "code_url", "highlight", "minor", "digest_ids",
 })
 INGEST_LINE = re.compile(
@@ -258,11 +259,14 @@ def test_export_rows_have_exactly_the_documented_keys(samples_store: Store) -> N
         assert isinstance(row["id"], int)
         assert row["digest_ids"], row
         assert all(type(digest_id) is int for digest_id in row["digest_ids"])
-        for flag in ("category_inferred", "highlight", "minor"):
+        for flag in ("category_inferred", "authors_truncated", "highlight", "minor"):
             assert isinstance(row[flag], bool)
         for name in ("authors", "affiliations"):
             assert row[name] is None or (row[name] and all(isinstance(item, str) for item in row[name]))
         assert all(value != "" for value in row.values()), row  # unknown is null, not ""
+    # A list cut short ("et al." in the digest) says so in the flag, never as an author.
+    assert any(row["authors_truncated"] for row in rows)
+    assert not any("et al" in author for row in rows for author in row["authors"] or [])
 
 
 def test_export_nulls_for_a_digest_without_english_titles(samples_store: Store) -> None:
