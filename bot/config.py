@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/papers-digest.db"
 MAX_URL_LENGTH = 2000  # what the source table stores
@@ -82,6 +84,22 @@ class Settings(BaseSettings):
                 if problem:
                     raise ValueError(f"{str(url)[:80]!r}: {problem}")
             return tuple(dict.fromkeys(str(url) for url in value))
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: str) -> str:
+        """A URL SQLAlchemy can open; the value is not echoed, since it may hold a password."""
+        try:
+            dialect = make_url(value).get_dialect()
+        except (ArgumentError, NoSuchModuleError, ValueError):
+            raise ValueError("not a database URL (sqlite:///PATH or "
+                             "postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME)") from None
+        try:
+            dialect.import_dbapi()
+        except ImportError as error:
+            raise ValueError(f"its driver is not installed ({error.name}); use sqlite:/// or "
+                             "postgresql+psycopg://") from None
         return value
 
     @field_validator("arxiv_api_url")
