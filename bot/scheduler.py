@@ -22,6 +22,7 @@ from storage.pending import lease_pending_digests, release_leases_of, release_pe
 
 log = logging.getLogger(__name__)
 CLAIM_BATCH = 500
+FIRST_TICK_SECONDS = 0.5  # after start
 
 
 async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> list[DeliveryOutcome]:
@@ -137,5 +138,8 @@ def schedule_ticks(application: Application) -> None:  # type: ignore[type-arg]
     # One tick at a time per process: a long broadcast simply delays the next tick (so the scheduler's
     # "skipped: maximum number of running instances" is expected, not a warning).
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
-    application.job_queue.run_repeating(run_tick, interval=interval, first=interval, name="digest-tick",
+    # The first tick runs right after start: a bot (re)started after delivery time sends what is owed at once, not
+    # a whole TICK_SECONDS later (APScheduler cannot start a job at 0, hence a moment).
+    application.job_queue.run_repeating(run_tick, interval=interval, first=min(interval, FIRST_TICK_SECONDS),
+                                        name="digest-tick",
                                         job_kwargs={"max_instances": 1, "coalesce": True})

@@ -180,7 +180,7 @@ def _first_new_digest_after(server: EmulatorThread, known: int, timeout: float) 
 
 
 def test_sigkill_then_restart_on_sqlite_resumes_within_seconds_not_after_the_lease(tmp_path: Path) -> None:
-    """With the default 300 s lease, the restarted bot takes over its dead predecessor's digests at once."""
+    """Default lease (300 s) and tick (30 s): the restarted bot takes over its predecessor's digests at once."""
     world = make_due_store(tmp_path, private=CHATS, channels=CHANNELS)
     log = tmp_path / "bot.log"
     with EmulatorThread(BotApiEmulator(rate_limits=RateLimits())) as server:
@@ -193,7 +193,7 @@ def test_sigkill_then_restart_on_sqlite_resumes_within_seconds_not_after_the_lea
             first.wait(timeout=30)
         at_kill = len(_digests(server))
         assert at_kill < len(world.chat_ids), "the kill landed mid-broadcast"
-        second = _start_bot(server, world.url, log, CLAIM_LEASE_SECONDS="300")
+        second = _start_bot(server, world.url, log, CLAIM_LEASE_SECONDS="300", TICK_SECONDS="30")
         try:
             resumed_after = _first_new_digest_after(server, at_kill, timeout=60)
             _wait(lambda: len(_digests(server)) == len(world.chat_ids), timeout=90)
