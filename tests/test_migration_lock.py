@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
-from storage.db import alembic_config, open_store, session_scope
+from storage.db import alembic_config, make_engine, migrate, open_store, session_scope
 from storage.models import Digest
 from tests.conftest import ingest_samples, sample_text
 
@@ -90,3 +92,27 @@ def test_two_processes_starting_on_a_store_one_migration_behind_upgrade_it_once_
     previous = ScriptDirectory(str(ROOT / "storage" / "migrations")).get_revision(_head()).down_revision
     assert upgrades[0].endswith(f"from {previous} to {_head()}")
     assert _digest_count(database_url) == 5 + 2, "the five stored digests and the two new ones"
+
+
+def test_a_failing_migration_leaves_the_store_as_it_was(database_url: str) -> None:
+    """Two migrations to apply, the second fails: the first is rolled back with it and no data is touched."""
+    engine = open_store(database_url)
+    ingest_samples(engine)
+    with engine.begin() as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "-2")
+        connection.execute(text("CREATE TABLE process (owner VARCHAR(80) PRIMARY KEY)"))  # in the way of the last
+    before = inspect(engine).get_table_names()
+    with pytest.raises(DBAPIError):
+        migrate(engine)
+    engine.dispose()
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    head = ScriptDirectory(str(ROOT / "storage" / "migrations"))
+    assert revision == head.get_revision(head.get_revision(_head()).down_revision).down_revision
+    assert inspect(engine).get_table_names() == before, "the migration before the failing one was rolled back"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM digest")).scalar_one() == 5, "stored data untouched"
+    engine.dispose()
