@@ -27,6 +27,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.broadcast
+	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.picking
 	$(BIN)/python -m bench.keywords
 	$(BIN)/python -m bench.search

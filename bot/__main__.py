@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from telegram import Update
 
 from bot.config import Settings, SettingsError, load_settings
-from storage.db import open_store, session_scope
+from storage.db import StoreUnavailable, open_store, session_scope
 from storage.ingest import Ingestor, IngestReport
 from storage.papers import export_rows
 from storage.search import index_pending
@@ -302,18 +302,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings, level="WARNING" if args.command == "demo" else None)
-    if args.command == "ingest" and args.explain:
-        return run_explain(settings, args.sources)
-    if args.command == "ingest":
-        return run_ingest(settings, args.sources, args.date, resolve=args.resolve)
-    if args.command == "export":
-        return run_export(settings, args.output)
-    if args.command == "run":
-        try:
+    try:
+        if args.command == "ingest" and args.explain:
+            return run_explain(settings, args.sources)
+        if args.command == "ingest":
+            return run_ingest(settings, args.sources, args.date, resolve=args.resolve)
+        if args.command == "export":
+            return run_export(settings, args.output)
+        if args.command == "run":
             return run_bot(settings, args)
-        except SettingsError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except StoreUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return run_demo(args.database)
 
 

@@ -11,6 +11,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.arxiv import schedule_arxiv_enrichment
 from bot.config import Settings
+from bot.heartbeat import leave_registry, register_process, schedule_heartbeat
 from bot.i18n import SUPPORTED, translator
 from bot.metrics import BotMetrics
 from bot.pacing import PaceLimits, Pacer
@@ -50,6 +51,12 @@ async def _register_menu(application: Application) -> None:  # type: ignore[type
                                               language_code=None if language == "en" else language)
 
 
+async def _start(application: Application) -> None:  # type: ignore[type-arg]
+    """Join the process registry (taking over dead leases on SQLite), then show the command menu."""
+    await register_process(application)
+    await _register_menu(application)
+
+
 def pace_limits(settings: Settings) -> PaceLimits:
     """Telegram's limits as configured."""
     return PaceLimits(per_second=settings.rate_limit_per_second, paid_per_second=settings.paid_rate_per_second,
@@ -80,7 +87,8 @@ def build_application(settings: Settings, engine: Engine, *, clock: Callable[[],
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
-        .post_init(_register_menu)
+        .post_init(_start)
+        .post_stop(leave_registry)
         .rate_limiter(Pacer(pace_limits(settings), on_too_many_requests=metrics.too_many_requests.inc))
         # httpx checks every pooled connection on each request: a few busy connections beat PTB's default 256.
         .connection_pool_size(settings.telegram_connections)
@@ -93,6 +101,7 @@ def build_application(settings: Settings, engine: Engine, *, clock: Callable[[],
     register_configured_sources(settings, engine)
     if with_scheduler:
         schedule_ticks(application)
+        schedule_heartbeat(application)
         schedule_source_checks(application)
         schedule_arxiv_enrichment(application)
         schedule_arxiv_resolution(application)

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/papers-digest.db"
 MAX_URL_LENGTH = 2000  # what the source table stores
@@ -48,6 +50,8 @@ class Settings(BaseSettings):
     delivery_concurrency: int = Field(default=32, ge=1, le=1000)
     telegram_connections: int = Field(default=8, ge=1, le=256)
     claim_lease_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    heartbeat_seconds: float = Field(default=5.0, gt=0, le=3600)
+    heartbeat_timeout_seconds: float = Field(default=30.0, gt=0, le=86_400)
     max_digest_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     fetch_timeout: float = Field(default=20.0, gt=0, le=300)
     digest_sources: Annotated[tuple[str, ...], NoDecode] = ()
@@ -84,6 +88,22 @@ class Settings(BaseSettings):
             return tuple(dict.fromkeys(str(url) for url in value))
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: str) -> str:
+        """A URL SQLAlchemy can open; the value is not echoed, since it may hold a password."""
+        try:
+            dialect = make_url(value).get_dialect()
+        except (ArgumentError, NoSuchModuleError, ValueError):
+            raise ValueError("not a database URL (sqlite:///PATH or "
+                             "postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME)") from None
+        try:
+            dialect.import_dbapi()
+        except ImportError as error:
+            raise ValueError(f"its driver is not installed ({error.name}); use sqlite:/// or "
+                             "postgresql+psycopg://") from None
+        return value
+
     @field_validator("arxiv_api_url")
     @classmethod
     def _valid_api_url(cls, value: str) -> str:
@@ -100,6 +120,13 @@ class Settings(BaseSettings):
         if host in _ARXIV_HOSTS and self.arxiv_request_interval < ARXIV_MIN_INTERVAL:
             raise ValueError(f"ARXIV_REQUEST_INTERVAL must be at least {ARXIV_MIN_INTERVAL:g} s for {host} "
                              "(arXiv's API terms)")
+        return self
+
+    @model_validator(mode="after")
+    def _heartbeat_outlives_beats(self) -> Settings:
+        """A live process must never look dead: its heartbeat is renewed well within the timeout."""
+        if self.heartbeat_timeout_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError("HEARTBEAT_TIMEOUT_SECONDS must be at least twice HEARTBEAT_SECONDS")
         return self
 
     @field_validator("default_timezone")

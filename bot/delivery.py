@@ -146,6 +146,19 @@ async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: De
     return outcome
 
 
+async def deliver_digests(*, bot: Bot, services: Services, destinations: list[tuple[int, int]],
+                          kind: DeliveryKind) -> list[DeliveryOutcome]:
+    """A digest to each (chat, thread), DELIVERY_CONCURRENCY at a time: one after the other, each chat's store
+    work and each answer's round trip would add up, and the pacer, not the loop, should set the pace."""
+    gate = asyncio.Semaphore(services.settings.delivery_concurrency)
+
+    async def deliver(chat_id: int, thread_id: int) -> DeliveryOutcome:
+        async with gate:
+            return await deliver_digest(bot=bot, services=services, chat_id=chat_id, kind=kind, thread_id=thread_id)
+
+    return list(await asyncio.gather(*(deliver(chat_id, thread_id) for chat_id, thread_id in destinations)))
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """What one delivery will send, read in one transaction."""

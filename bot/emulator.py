@@ -27,6 +27,12 @@ Flood control is off unless ``rate_limits`` is given. Each send (sendMessage, se
 two token buckets: the overall bucket (``global_per_second``, or ``paid_per_second`` when the call passes
 ``allow_paid_broadcast``) and the target chat's bucket (``private_per_second`` with ``private_burst`` capacity for
 private chats, ``group_per_minute`` with the same capacity for groups). Rejected calls take no token.
+
+With ``RateLimits(sliding_window=True)`` the emulator counts instead as a strict server does: each send is
+stamped on arrival, and it is refused when the last window already holds the limit: ``global_per_second`` (or
+``paid_per_second``) in any one second, ``private_burst`` in any ``private_burst / private_per_second`` seconds
+for a private chat, ``group_per_minute`` in any minute for a group. Requests spaced evenly by the client but
+bunched on the way (several connections, varying latency) are refused here where a token bucket lets them pass.
 """
 
 from __future__ import annotations
@@ -555,6 +561,7 @@ class RateLimits:
     private_per_second: float = 1.0
     private_burst: int = 3
     group_per_minute: float = 20.0
+    sliding_window: bool = False  # count arrivals in a sliding window instead of token buckets (module docstring)
 
 
 @dataclass
@@ -586,6 +593,29 @@ class _RateLimiter:
         if wait <= 0:
             for bucket in buckets:
                 bucket.tokens -= 1
+        return wait
+
+
+class _SlidingWindows:
+    """Arrival times per key; a call passes only if each of its windows holds fewer than its limit."""
+
+    def __init__(self) -> None:
+        self._arrivals: dict[tuple[Any, ...], deque[float]] = {}
+
+    def acquire(self, limits: Iterable[tuple[tuple[Any, ...], float, float]], now: float) -> float:
+        """Records the arrival under each (key, limit, window), or returns the wait without recording any."""
+        windows = []
+        wait = 0.0
+        for key, limit, window in limits:
+            arrivals = self._arrivals.setdefault(key, deque())
+            while arrivals and arrivals[0] <= now - window:
+                arrivals.popleft()
+            if len(arrivals) >= max(1, int(limit + _EPSILON)):
+                wait = max(wait, arrivals[0] + window - now)
+            windows.append(arrivals)
+        if wait <= 0:
+            for arrivals in windows:
+                arrivals.append(now)
         return wait
 
 
@@ -896,6 +926,7 @@ class BotApiEmulator:
         self._clock = clock
         self._rng = random.Random(seed)
         self._limiter = _RateLimiter()
+        self._windows = _SlidingWindows()
         self._chats: dict[int, _Chat] = {}
         self._users: dict[int, EmulatedUser] = {bot_id: self.bot_user}
         self._sent: dict[tuple[int, int], SentMessage] = {}
@@ -1863,6 +1894,9 @@ class BotApiEmulator:
         limits = self.rate_limits
         if limits is None:
             return
+        if limits.sliding_window:
+            self._throttle_in_windows(limits, chat, paid=paid)
+            return
         overall = (
             (("paid",), limits.paid_per_second, limits.paid_per_second)
             if paid
@@ -1873,6 +1907,19 @@ class BotApiEmulator:
         else:
             per_chat = (("chat", chat.id), limits.group_per_minute / 60, limits.group_per_minute)
         wait = self._limiter.acquire([overall, per_chat], self.now())
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait - _EPSILON))
+            raise BotApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
+
+    def _throttle_in_windows(self, limits: RateLimits, chat: _Chat, *, paid: bool) -> None:
+        """Flood control as a strict server counts: arrivals in sliding windows (see the module docstring)."""
+        overall = (("paid",), limits.paid_per_second, 1.0) if paid else (("global",), limits.global_per_second, 1.0)
+        if chat.type == "private":
+            per_chat = (("chat", chat.id), float(limits.private_burst),
+                        limits.private_burst / limits.private_per_second)
+        else:
+            per_chat = (("chat", chat.id), limits.group_per_minute, 60.0)
+        wait = self._windows.acquire([overall, per_chat], self.now())
         if wait > 0:
             retry_after = max(1, math.ceil(wait - _EPSILON))
             raise BotApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})

@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from telegram.ext import Application, ContextTypes
 
 from bot.delivery import DeliveryOutcome, deliver_digest
 from bot.services import Services, services_of
 from storage.chats import claim_due_chats
+from storage.db import unreachable_reason
 from storage.models import DeliveryKind, PendingDigest
-from storage.pending import lease_pending_digests, release_pending_digest
+from storage.pending import lease_pending_digests, release_leases_of, release_pending_digest
 
 log = logging.getLogger(__name__)
 CLAIM_BATCH = 500
+FIRST_TICK_SECONDS = 0.5  # after start
 
 
 async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> list[DeliveryOutcome]:
@@ -27,8 +30,18 @@ async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> list[DeliveryOutcome]:
     services = services_of(context)
     if not context.application.running:
         return []  # the bot is stopping: what is due stays owed for the next start
-    with services.metrics.tick_seconds.time():
-        outcomes = await _claim_and_deliver(context, services)
+    try:
+        with services.metrics.tick_seconds.time():
+            outcomes = await _claim_and_deliver(context, services)
+    except OperationalError as error:
+        if services.database_reachable:
+            log.warning("tick: database unreachable (%s); due digests wait until it is back",
+                        unreachable_reason(error))
+        services.database_reachable = False
+        return []
+    if not services.database_reachable:
+        log.info("tick: database reachable again; delivery resumes")
+        services.database_reachable = True
     if outcomes:
         log.info("tick: %d digests, %s", len(outcomes), _summary(outcomes))
     services.ticks += 1
@@ -73,6 +86,8 @@ async def _deliver_leased(context: ContextTypes.DEFAULT_TYPE, services: Services
             outcomes.append(await deliver_digest(bot=context.bot, services=services, chat_id=pending.chat_id,
                                                  kind=DeliveryKind.SCHEDULED, pending=pending))
 
+    # No digest of this process is being sent between ticks: leases left by a tick cut short go back first.
+    await services.db(lambda session: release_leases_of(session=session, owner=services.owner))
     tasks = [asyncio.create_task(work()) for _ in range(workers)]
     try:
         while context.application.running:
@@ -91,7 +106,10 @@ async def _deliver_leased(context: ContextTypes.DEFAULT_TYPE, services: Services
     finally:
         for _ in tasks:
             queue.put_nowait(None)
-        await asyncio.gather(*tasks)
+        # Every worker ends before the tick does, so the next tick never finds a digest of ours in flight.
+        failures = [error for error in await asyncio.gather(*tasks, return_exceptions=True) if error is not None]
+    if failures:
+        raise failures[0]
     if unsent:
         await services.db(lambda session: _hand_back(session, unsent, services.owner))
         log.info("tick: bot stopping, %d leased digests handed back unsent (delivered after the next start)",
@@ -120,5 +138,8 @@ def schedule_ticks(application: Application) -> None:  # type: ignore[type-arg]
     # One tick at a time per process: a long broadcast simply delays the next tick (so the scheduler's
     # "skipped: maximum number of running instances" is expected, not a warning).
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
-    application.job_queue.run_repeating(run_tick, interval=interval, first=interval, name="digest-tick",
+    # The first tick runs right after start: a bot (re)started after delivery time sends what is owed at once, not
+    # a whole TICK_SECONDS later (APScheduler cannot start a job at 0, hence a moment).
+    application.job_queue.run_repeating(run_tick, interval=interval, first=min(interval, FIRST_TICK_SECONDS),
+                                        name="digest-tick",
                                         job_kwargs={"max_instances": 1, "coalesce": True})

@@ -119,6 +119,7 @@ class Services:
     owner: str = field(default_factory=instance_name)  # who holds a lease on a pending digest
     metrics: BotMetrics = field(default_factory=BotMetrics)
     ticks: int = 0  # scheduler ticks completed, for logs and for tests that wait on the scheduler
+    database_reachable: bool = True  # as the last tick found it: an outage is logged once, and its end
     grouped: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:

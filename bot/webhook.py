@@ -15,11 +15,13 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.ext import Application, ExtBot
 
 from bot.metrics import EXPOSITION_CONTENT_TYPE
 from bot.services import services_of
+from storage.db import unreachable_reason
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_PATH = "/telegram"
@@ -100,6 +102,9 @@ async def database_problem(engine: Engine, timeout: float = DATABASE_CHECK_TIMEO
             await asyncio.to_thread(select_one)
     except TimeoutError:
         return f"database: no answer within {timeout:g} s"
+    except OperationalError as error:  # refused, reset, file gone: delivery waits and resumes when it is back
+        log.warning("healthz: database unreachable: %s", unreachable_reason(error))
+        return "database: unreachable"
     except Exception as error:  # a health check reports every failure instead of answering 500
         log.warning("healthz: database check failed: %s", error)
         return f"database: {type(error).__name__}"

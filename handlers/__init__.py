@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import (
@@ -28,6 +29,7 @@ from handlers.search import paper_details_button, search_page_button, search_sto
 from handlers.settings import choose_categories, set_card_language, set_time, show_settings, toggle_category_button
 from handlers.sources import manage_sources
 from handlers.start import show_help, start_chat, subscribe_chat, unsubscribe_chat
+from storage.db import unreachable_reason
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,10 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure with what it happened to, and tell the user it did not work."""
     chat_id = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
-    log.error("update for chat=%s failed", chat_id, exc_info=context.error)
+    if isinstance(context.error, OperationalError):  # the database went away: one line, not a traceback
+        log.warning("update for chat=%s failed: database unreachable (%s)", chat_id, unreachable_reason(context.error))
+    else:
+        log.error("update for chat=%s failed", chat_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         t = language_of(update, None)
         try:

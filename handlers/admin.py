@@ -11,7 +11,7 @@ from sqlmodel import Session
 from telegram import Document, Update
 from telegram.ext import ContextTypes
 
-from bot.delivery import DeliveryOutcome, DeliveryStatus, deliver_digest
+from bot.delivery import DeliveryOutcome, DeliveryStatus, deliver_digests
 from bot.i18n import Translator
 from bot.services import Services, ingest_digest, services_of
 from bot.views import StoreStats, ingest_text, stats_text
@@ -43,8 +43,8 @@ async def post_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat_id is not None and not targets:
         await reply(update, t.gettext("Chat {chat_id} is not an active subscriber.").format(chat_id=chat_id))
         return
-    outcomes = [await deliver_digest(bot=context.bot, services=services, chat_id=target, thread_id=thread_id,
-                                     kind=DeliveryKind.MANUAL) for target, thread_id in targets]
+    outcomes = await deliver_digests(bot=context.bot, services=services, destinations=targets,
+                                     kind=DeliveryKind.MANUAL)
     await reply(update, _post_summary(outcomes, t))
 
 

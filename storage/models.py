@@ -195,6 +195,14 @@ class PendingDigest(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Process(SQLModel, table=True):
+    """A running bot process and its heartbeat: a lease whose holder stopped beating is taken over early."""
+
+    owner: str = Field(primary_key=True, max_length=80)  # the name it leases pending digests under
+    started_at: datetime
+    heartbeat_at: datetime
+
+
 class SourceStatus(enum.StrEnum):
     """How a digest source's last check ended."""
 

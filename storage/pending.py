@@ -38,6 +38,8 @@ _LEASED_PLAN = select(_PENDING.c.paper_ids).where(_OURS, _PENDING.c.lease_until 
 _PLAN = update(_PENDING).where(_OURS).values(paper_ids=bindparam("planned"))
 _FINISH = delete(_PENDING).where(_OURS)
 _RELEASE = update(_PENDING).where(_OURS).values(lease_owner=None, lease_until=None)
+_RELEASE_ALL_OURS = (update(_PENDING).where(_PENDING.c.lease_owner == bindparam("owner"))
+                     .values(lease_owner=None, lease_until=None))
 
 
 def lease_pending_digests(*, session: Session, now: datetime, owner: str, lease_seconds: float,
@@ -91,3 +93,9 @@ def finish_pending_digest(*, session: Session, chat_id: int, owner: str, thread_
 def release_pending_digest(*, session: Session, chat_id: int, owner: str, thread_id: int = GENERAL_THREAD) -> None:
     """Telegram kept failing: give the digest back so the next tick tries again."""
     session.connection().execute(_RELEASE, {"chat": chat_id, "thread": thread_id, "owner": owner})
+
+
+def release_leases_of(*, session: Session, owner: str) -> int:
+    """Hand back every lease this worker holds, when none of its digests is being sent (a tick cut short by the
+    database going away leaves some); how many."""
+    return session.connection().execute(_RELEASE_ALL_OURS, {"owner": owner}).rowcount

@@ -21,7 +21,9 @@ from storage.ingest import SAMPLE_DIGESTS_DIR, Ingestor
 from storage.models import Chat, Delivery
 
 SCALE = 1.0  # real time: the bot must keep 30 msg/s even on a busy 2-core machine (bench/ scales the clock)
-LIMITS = RateLimits()  # Telegram's: 30/s overall, 1/s per private chat (burst 3), 20/min per group
+# Telegram's: 30/s overall, 1/s per private chat (burst 3), 20/min per group, counted as a strict server does: on
+# arrival, in sliding windows, so requests bunched on the way are refused.
+LIMITS = RateLimits(sliding_window=True)
 
 
 @dataclass
@@ -94,7 +96,7 @@ async def test_broadcast_to_300_chats_runs_at_the_limit_without_429s(tmp_path: P
     assert set(digests_per_chat(emulator).values()) == {1}, "every chat exactly one digest"
     sends = sorted(r.at for r in emulator.requests if r.method == "sendMessage" and r.status == 200)
     rate = (len(sends) - 1) / (sends[-1] - sends[0])  # messages per emulator second
-    assert rate == pytest.approx(LIMITS.global_per_second, rel=0.10)
+    assert 0.9 * LIMITS.global_per_second <= rate <= LIMITS.global_per_second
     with session_scope(world.engine) as session:
         assert len(session.exec(select(Delivery)).all()) == 300 * 5
 

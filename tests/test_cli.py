@@ -294,7 +294,7 @@ def test_export_to_a_file_matches_standard_output(samples_store: Store, tmp_path
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("DIGEST_SIZE", "abc"), ("ADMIN_IDS", "1,x"), ("FETCH_TIMEOUT", "-1")],
+    [("DIGEST_SIZE", "abc"), ("ADMIN_IDS", "1,x"), ("FETCH_TIMEOUT", "-1"), ("HEARTBEAT_TIMEOUT_SECONDS", "6")],
 )
 def test_malformed_setting_stops_with_one_line(tmp_path: Path, variable: str, value: str) -> None:
     """A bad variable is named in one stderr line, exit code 2, and the store is left alone."""

@@ -17,8 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, EmulatorThread, RateLimits
+from storage.db import session_scope
+from storage.models import PendingDigest
 from tests.test_broadcast import CHANNEL_MANAGER, make_due_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,3 +170,82 @@ def test_stopping_mid_broadcast_is_quiet_and_the_next_start_sends_the_rest_once(
             second.wait(timeout=30)
         digests = _digests(server)
     _assert_each_chat_once(digests, world.chat_ids, in_flight=0, log=log)
+
+
+def _first_new_digest_after(server: EmulatorThread, known: int, timeout: float) -> float:
+    """Seconds until a chat beyond the `known` ones gets its digest."""
+    started = time.monotonic()
+    _wait(lambda: len(_digests(server)) > known, timeout=timeout)
+    return time.monotonic() - started
+
+
+def test_sigkill_then_restart_on_sqlite_resumes_within_seconds_not_after_the_lease(tmp_path: Path) -> None:
+    """Default lease (300 s) and tick (30 s): the restarted bot takes over its predecessor's digests at once."""
+    world = make_due_store(tmp_path, private=CHATS, channels=CHANNELS)
+    log = tmp_path / "bot.log"
+    with EmulatorThread(BotApiEmulator(rate_limits=RateLimits())) as server:
+        _add_destinations(server, world.chat_ids)
+        first = _start_bot(server, world.url, log, CLAIM_LEASE_SECONDS="300")
+        try:
+            _wait(lambda: len(_digests(server)) >= CHATS // 3, timeout=60)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=30)
+        at_kill = len(_digests(server))
+        assert at_kill < len(world.chat_ids), "the kill landed mid-broadcast"
+        second = _start_bot(server, world.url, log, CLAIM_LEASE_SECONDS="300", TICK_SECONDS="30")
+        try:
+            resumed_after = _first_new_digest_after(server, at_kill, timeout=60)
+            _wait(lambda: len(_digests(server)) == len(world.chat_ids), timeout=90)
+            time.sleep(1.0)
+        finally:
+            second.terminate()
+            second.wait(timeout=30)
+        digests = _digests(server)
+    print(f"sqlite: the rest of the broadcast started {resumed_after:.1f} s after the restart")
+    assert resumed_after < 10, f"resumed {resumed_after:.1f} s after the restart"
+    assert "took over" in log.read_text()
+    _assert_each_chat_once(digests, world.chat_ids, CONCURRENCY, log)
+
+
+def _lease_holder_pids(engine: Engine) -> set[int]:
+    """Process ids of the instances holding a pending digest's lease (owners are host:pid:suffix)."""
+    with session_scope(engine) as session:
+        owners = session.exec(select(PendingDigest.lease_owner).where(PendingDigest.lease_owner.is_not(None))).all()
+    return {int(owner.split(":")[-2]) for owner in owners if owner}
+
+
+def test_two_instances_on_postgresql_one_killed_the_other_takes_over_within_the_heartbeat_timeout(
+        tmp_path: Path, postgres_url: str) -> None:
+    """Default lease (300 s) and heartbeat (5 s, 30 s timeout): the survivor delivers the dead one's digests."""
+    world = make_due_store(tmp_path, private=CHATS, channels=CHANNELS, url=postgres_url)
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    with EmulatorThread(BotApiEmulator(rate_limits=RateLimits())) as server:
+        _add_destinations(server, world.chat_ids)
+        bots = []
+        for log in logs:
+            port = _free_port()
+            bots.append(_start_bot(server, postgres_url, log, "--webhook-url", f"http://127.0.0.1:{port}/telegram",
+                                   "--port", str(port), RATE_LIMIT_PER_SECOND="15", WEBHOOK_SECRET_TOKEN="s3cr3t",
+                                   CLAIM_LEASE_SECONDS="300"))
+        try:
+            _wait(lambda: len(_digests(server)) >= CHATS // 3 and _lease_holder_pids(world.engine), timeout=60)
+            victim = next(bot for bot in bots if bot.pid in _lease_holder_pids(world.engine))
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(timeout=30)
+            killed_at = time.monotonic()
+            assert len(_digests(server)) < len(world.chat_ids), "the kill landed mid-broadcast"
+            _wait(lambda: len(_digests(server)) == len(world.chat_ids), timeout=90)
+            all_delivered_after = time.monotonic() - killed_at
+            time.sleep(1.0)
+        finally:
+            for bot in bots:
+                if bot.poll() is None:
+                    bot.terminate()
+                    bot.wait(timeout=30)
+        digests = _digests(server)
+    survivor_log = logs[1 - bots.index(victim)]
+    print(f"postgresql: every digest delivered {all_delivered_after:.1f} s after one of two instances was killed")
+    assert all_delivered_after < 60
+    assert "process: took over" in survivor_log.read_text()
+    _assert_each_chat_once(digests, world.chat_ids, CONCURRENCY, logs[0])

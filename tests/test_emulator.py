@@ -1,6 +1,7 @@
 """The Bot API emulator, exercised through the real python-telegram-bot client over HTTP."""
 
 import asyncio
+import contextlib
 import datetime as dt
 import html
 import time
@@ -790,6 +791,51 @@ async def test_group_limit_and_paid_broadcast() -> None:
             await bot.send_message(chat_id, "paid", allow_paid_broadcast=True)
     assert len(emu.sent()) == 61
     assert emu.stats.too_many_requests == 1
+
+
+async def test_sliding_window_refuses_a_bunch_that_a_token_bucket_lets_through() -> None:
+    """Sends spaced evenly for a second, then a bunch: the bucket has refilled, the window still holds them."""
+
+    async def refusals(limits: RateLimits) -> int:
+        clock = FakeClock()
+        async with BotApiEmulator(TOKEN, rate_limits=limits, clock=clock) as emu, make_bot(emu) as bot:
+            for chat_id in range(1, 41):
+                emu.add_private_chat(chat_id)
+            for chat_id in range(1, 21):  # 20 in the first second, evenly
+                await bot.send_message(chat_id, "digest")
+                clock.advance(0.05)
+            clock.advance(0.02)
+            for chat_id in range(21, 41):  # 20 more at once, 0.02 s after that second ended
+                with contextlib.suppress(RetryAfter):
+                    await bot.send_message(chat_id, "digest")
+            return emu.stats.too_many_requests
+
+    assert await refusals(RateLimits(global_per_second=30)) == 0
+    assert await refusals(RateLimits(global_per_second=30, sliding_window=True)) == 9, \
+        "19 of the even sends are less than a second old: only 11 more fit"
+
+
+async def test_sliding_window_per_chat_limits_and_retry_after() -> None:
+    clock = FakeClock()
+    limits = RateLimits(private_per_second=1, private_burst=3, group_per_minute=20, sliding_window=True)
+    async with BotApiEmulator(TOKEN, rate_limits=limits, clock=clock) as emu, make_bot(emu) as bot:
+        emu.add_private_chat(USER)
+        emu.add_group(GROUP, title="Readers")
+        for _ in range(3):
+            await bot.send_message(USER, "hi")
+        clock.advance(1.5)
+        with pytest.raises(RetryAfter) as private:
+            await bot.send_message(USER, "too soon")
+        for _ in range(20):
+            await bot.send_message(GROUP, "news")
+        with pytest.raises(RetryAfter) as group:
+            await bot.send_message(GROUP, "news")
+        clock.advance(60)
+        await bot.send_message(GROUP, "news")
+        await bot.send_message(USER, "later")
+    assert retry_seconds(private.value) == 2, "the window of 3 s frees its first slot 1.5 s later, rounded up"
+    assert retry_seconds(group.value) == 60
+    assert len(emu.sent()) == 3 + 20 + 2
 
 
 # -- PTB Application end to end ----------------------------------------------------------------------------------
