@@ -732,9 +732,10 @@ async def test_global_limit_yields_429_and_retrying_client_gets_through() -> Non
 
 
 async def test_concurrent_broadcast_honouring_scaled_retry_after_respects_the_limit() -> None:
-    # 10/s at time_scale 5 is 50 sends per real second: 20 concurrent sends exhaust the burst of 10 long
-    # before the bucket refills, so some calls are refused and retried after retry_after / time_scale.
-    scale, rate, chats = 5.0, 10, range(1, 21)
+    # 10/s at time_scale 2 is 20 sends per real second: 40 concurrent sends exhaust the burst of 10 unless they
+    # take over 1.5 s to arrive (even on a loaded machine they don't), so some calls are refused and retried
+    # after retry_after / time_scale.
+    scale, rate, chats = 2.0, 10, range(1, 41)
     async with BotApiEmulator(TOKEN, rate_limits=RateLimits(global_per_second=rate), time_scale=scale) as emu:
         for chat_id in chats:
             emu.add_private_chat(chat_id)
