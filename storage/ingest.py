@@ -18,6 +18,7 @@ from storage.documents import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DocumentError,
 from storage.ingest_sql import PAPER_COLUMNS, IngestStatements, statements_for
 from storage.models import Digest, Paper, utcnow
 from storage.parsing import ET_AL, DigestFormatError, ParsedPaper, parse_digest, title_key
+from storage.vectors import store_paper_vectors
 
 log = logging.getLogger(__name__)
 TRAINING_LIMIT = 5000
@@ -143,6 +144,7 @@ class Ingestor:
         for parsed, paper in placed:
             links.setdefault(paper.id, (digest_id, paper.id, parsed.position, parsed.minor, parsed.highlight))
         statements.link_papers(connection, list(links.values()))
+        store_paper_vectors(connection, unique)
         return len(fresh), len(merged)
 
 
