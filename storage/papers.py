@@ -39,7 +39,7 @@ from storage.seen_marks import (
     settled_digest_id,
 )
 from storage.taste import POOL_SIZE, TasteSource, rank, read_taste
-from storage.vectors import EMPTY, SparseVector
+from storage.vectors import VectorBatch
 
 EXPORT_KEYS = ("id", "category", "category_inferred", "title_en", "title_zh", "authors", "affiliations",
                "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "minor", "digest_ids")
@@ -105,8 +105,7 @@ def pick_for_destination(*, session: Session, chat_id: int, categories: Sequence
                                        thread_id=thread_id, keywords=keywords))
     pool = _pick(session, _POOL, chat_id=chat_id, categories=categories, limit=max(limit, POOL_SIZE),
                  thread_id=thread_id, keywords=keywords)
-    ranked = rank(taste, [(row.id, SparseVector.from_bytes(row.features) if row.features else EMPTY)
-                          for row in pool], limit)
+    ranked = rank(taste, [row.id for row in pool], VectorBatch.from_bytes([row.features for row in pool]), limit)
     papers = papers_by_ids(session=session, paper_ids=[item.paper_id for item in ranked])
     return Pick(papers, {item.paper_id: item.reason for item in ranked if item.reason is not None})
 

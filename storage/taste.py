@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import LargeBinary, String, bindparam, cast, exists, func, literal, null, select, union_all
 from sqlmodel import Session
 
 from storage.models import (
@@ -25,7 +25,7 @@ from storage.models import (
     PaperVector,
     TasteMode,
 )
-from storage.vectors import EMPTY, SparseVector, chinese_bigrams, english_words, slot_of
+from storage.vectors import EMPTY, SparseVector, VectorBatch, chinese_bigrams, english_words, slot_of
 
 TASTE_AUTO_MINIMUM = 3  # favourites and imported papers that switch ranking on by itself
 POOL_SIZE = 40  # unseen papers, in today's order, that ranking reorders: about one digest, so the digest stays fresh
@@ -43,14 +43,14 @@ class TasteSource:
     favourite: bool
     title_en: str | None
     title_zh: str | None
-    vector: SparseVector
 
 
 @dataclass(frozen=True, slots=True)
 class Taste:
-    """A destination's taste: its sources and their Rocchio vector."""
+    """A destination's taste: its sources, their vectors (in the same order) and their Rocchio vector."""
 
     sources: list[TasteSource]
+    source_vectors: VectorBatch
     vector: SparseVector
 
 
@@ -67,54 +67,53 @@ def ranking_is_on(mode: TasteMode, sources: int) -> bool:
     return sources > 0 and (mode is TasteMode.ON or (mode is TasteMode.AUTO and sources >= TASTE_AUTO_MINIMUM))
 
 
-def combine(positives: Sequence[SparseVector], negatives: Sequence[SparseVector]) -> SparseVector:
+def combine(positives: VectorBatch, negatives: VectorBatch) -> SparseVector:
     """Rocchio: the mean of the positives minus NEGATIVE_WEIGHT times the mean of the negatives, as one vector."""
-    parts = [(vector, 1.0 / len(positives)) for vector in positives]
-    parts += [(vector, -NEGATIVE_WEIGHT / len(negatives)) for vector in negatives]
-    parts = [(vector, scale) for vector, scale in parts if len(vector.slots)]
-    if not parts:
+    if not positives.count:
         return EMPTY
-    slots = np.concatenate([vector.slots for vector, _scale in parts])
-    weights = np.concatenate([vector.weights * np.float32(scale) for vector, scale in parts])
+    slots, weights = positives.slots, positives.weights / np.float32(positives.count)
+    if negatives.count:
+        slots = np.concatenate([slots, negatives.slots])
+        weights = np.concatenate([weights, negatives.weights * np.float32(-NEGATIVE_WEIGHT / negatives.count)])
     unique, where = np.unique(slots, return_inverse=True)
     return SparseVector(unique, np.bincount(where, weights=weights, minlength=len(unique)).astype(np.float32))
 
 
-def dot_many(vector: SparseVector, others: Sequence[SparseVector]) -> np.ndarray:
-    """The dot product of `vector` with each of `others`, in one pass over all their slots."""
-    if not others:
-        return np.zeros(0, dtype=np.float32)
-    if not len(vector.slots):
-        return np.zeros(len(others), dtype=np.float32)
-    slots = np.concatenate([other.slots for other in others])
-    weights = np.concatenate([other.weights for other in others])
-    owner = np.repeat(np.arange(len(others)), [len(other.slots) for other in others])
-    where = np.minimum(np.searchsorted(vector.slots, slots), len(vector.slots) - 1)
-    shared = vector.slots[where] == slots
-    return np.bincount(owner, weights=weights * vector.weights[where] * shared, minlength=len(others))
+def dot_many(vector: SparseVector, others: VectorBatch) -> np.ndarray:
+    """The dot product of `vector` with each vector of the batch, in one pass over all their features."""
+    if not len(vector.slots) or not len(others.slots):
+        return np.zeros(others.count, dtype=np.float32)
+    where = np.minimum(np.searchsorted(vector.slots, others.slots), len(vector.slots) - 1)
+    shared = vector.slots[where] == others.slots
+    return np.bincount(others.owner, weights=others.weights * vector.weights[where] * shared,
+                       minlength=others.count)
 
 
-def rank(taste: Taste, pool: Sequence[tuple[int, SparseVector]], limit: int) -> list[Ranked]:
+def one_of(batch: VectorBatch, index: int) -> SparseVector:
+    """One vector of a batch."""
+    mine = batch.owner == index
+    return SparseVector(batch.slots[mine], batch.weights[mine])
+
+
+def rank(taste: Taste, paper_ids: Sequence[int], vectors: VectorBatch, limit: int) -> list[Ranked]:
     """The `limit` papers of the pool closest to the taste; ties (no shared words) keep today's order."""
-    scores = dot_many(taste.vector, [vector for _paper_id, vector in pool])
-    order = sorted(range(len(pool)), key=lambda index: (-scores[index], index))[:limit]
-    positives = taste.sources
+    scores = dot_many(taste.vector, vectors)
+    order = sorted(range(len(paper_ids)), key=lambda index: (-scores[index], index))[:limit]
     ranked = []
     for index in order:
-        paper_id, vector = pool[index]
         reason = None
-        if scores[index] > 0 and positives:
-            closeness = dot_many(vector, [source.vector for source in positives])
+        if scores[index] > 0 and taste.sources:
+            closeness = dot_many(one_of(vectors, index), taste.source_vectors)
             best = int(np.argmax(closeness))
-            reason = positives[best] if closeness[best] >= REASON_MINIMUM else None
-        ranked.append(Ranked(paper_id, reason))
+            reason = taste.sources[best] if closeness[best] >= REASON_MINIMUM else None
+        ranked.append(Ranked(paper_ids[index], reason))
     return ranked
 
 
 def taste_mode(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD) -> TasteMode:
     """The destination's choice; AUTO when it never made one."""
-    mode = session.connection().execute(_MODE, {"chat_id": chat_id, "thread_id": thread_id}).scalar()
-    return TasteMode(mode) if mode else TasteMode.AUTO
+    row = session.get(ChatTaste, (chat_id, thread_id))
+    return TasteMode(row.mode) if row is not None else TasteMode.AUTO
 
 
 def set_taste_mode(*, session: Session, chat_id: int, mode: TasteMode, now: datetime,
@@ -127,28 +126,23 @@ def set_taste_mode(*, session: Session, chat_id: int, mode: TasteMode, now: date
     session.add(row)
 
 
-def taste_sources(*, session: Session, chat_id: int) -> list[TasteSource]:
-    """What the chat's taste rests on: its newest favourites, then its imported papers."""
-    params = {"chat_id": chat_id}
-    connection = session.connection()
-    sources = [TasteSource(True, title_en, title_zh, SparseVector.from_bytes(features))
-               for title_en, title_zh, features in connection.execute(_FAVOURITE_SOURCES, params)]
-    sources += [TasteSource(False, title, None, SparseVector.from_bytes(features))
-                for title, features in connection.execute(_IMPORTED_SOURCES, params)]
-    return sources
+def read_taste(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD,
+               when_off: bool = False) -> Taste | None:
+    """The destination's taste when its digest is ranked by it (or, with `when_off`, whenever it has one).
 
-
-def read_taste(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD) -> Taste | None:
-    """The destination's taste when its digest is ranked by it, else None (today's order)."""
-    mode = taste_mode(session=session, chat_id=chat_id, thread_id=thread_id)
-    if mode is TasteMode.OFF:
+    One statement reads its choice and its sources, so a chat that never starred anything costs one query; only a
+    ranking destination reads its weak negatives too.
+    """
+    params = {"chat_id": chat_id, "thread_id": thread_id}
+    rows = session.connection().execute(_MODE_AND_SOURCES, params).all()
+    mode = next((TasteMode(row.title_en) for row in rows if row.kind == _MODE_ROW), TasteMode.AUTO)
+    sources = [row for row in rows if row.kind != _MODE_ROW]
+    if not sources or not (when_off or ranking_is_on(mode, len(sources))):
         return None
-    sources = taste_sources(session=session, chat_id=chat_id)
-    if not ranking_is_on(mode, len(sources)):
-        return None
-    negatives = [SparseVector.from_bytes(features) for features in session.connection().execute(
-        _NEGATIVES, {"chat_id": chat_id, "thread_id": thread_id}).scalars()]
-    return Taste(sources, combine([source.vector for source in sources], negatives))
+    positives = VectorBatch.from_bytes([row.features for row in sources])
+    negatives = VectorBatch.from_bytes(session.connection().execute(_NEGATIVES, params).scalars().all())
+    return Taste([TasteSource(row.kind == _FAVOURITE_ROW, row.title_en, row.title_zh) for row in sources],
+                 positives, combine(positives, negatives))
 
 
 def count_taste_sources(*, session: Session, chat_id: int) -> tuple[int, int]:
@@ -170,18 +164,27 @@ def top_words(taste: Taste, *, limit: int = TOP_WORDS) -> list[str]:
     return [word for word, _weight in ranked[:limit]]
 
 
-_MODE = select(ChatTaste.mode).where(ChatTaste.chat_id == bindparam("chat_id"),
-                                     ChatTaste.thread_id == bindparam("thread_id"))
-_FAVOURITE_SOURCES = (
-    select(Paper.title_en, Paper.title_zh, PaperVector.features)
+_MODE_ROW, _FAVOURITE_ROW, _IMPORTED_ROW = "mode", "favourite", "imported"
+_NO_TEXT, _NO_FEATURES = cast(null(), String), cast(null(), LargeBinary)
+_FAVOURITES = (
+    select(literal(_FAVOURITE_ROW).label("kind"), Paper.title_en, Paper.title_zh, PaperVector.features)
     .select_from(Favourite).join(Paper, Paper.id == Favourite.paper_id)
     .join(PaperVector, PaperVector.paper_id == Favourite.paper_id)
     .where(Favourite.chat_id == bindparam("chat_id"))
-    .order_by(Favourite.created_at.desc(), Favourite.paper_id.desc()).limit(SOURCES_READ)
+    .order_by(Favourite.created_at.desc(), Favourite.paper_id.desc()).limit(SOURCES_READ).subquery()
 )
-_IMPORTED_SOURCES = (
-    select(LibraryEntry.title, LibraryEntry.features).where(LibraryEntry.chat_id == bindparam("chat_id"))
-    .order_by(LibraryEntry.id.desc()).limit(SOURCES_READ)
+_IMPORTED = (
+    select(literal(_IMPORTED_ROW).label("kind"), LibraryEntry.title.label("title_en"),
+           _NO_TEXT.label("title_zh"), LibraryEntry.features)
+    .where(LibraryEntry.chat_id == bindparam("chat_id")).order_by(LibraryEntry.id.desc()).limit(SOURCES_READ)
+    .subquery()
+)
+# The subqueries keep their own ORDER BY and LIMIT: SQLite takes neither on a member of a UNION.
+_MODE_AND_SOURCES = union_all(
+    select(literal(_MODE_ROW).label("kind"), ChatTaste.mode.label("title_en"), _NO_TEXT.label("title_zh"),
+           _NO_FEATURES.label("features"))
+    .where(ChatTaste.chat_id == bindparam("chat_id"), ChatTaste.thread_id == bindparam("thread_id")),
+    select(*_FAVOURITES.c), select(*_IMPORTED.c),
 )
 _NEGATIVES = (
     select(PaperVector.features).select_from(Delivery).join(PaperVector, PaperVector.paper_id == Delivery.paper_id)

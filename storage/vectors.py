@@ -8,6 +8,7 @@ in by arXiv, never at a pick.
 
 from __future__ import annotations
 
+import math
 import re
 import zlib
 from collections import Counter
@@ -24,8 +25,7 @@ DIMENSIONS = 1 << 20  # hashed slots: collisions among the ~10^5 words of the fi
 FEATURES_KEPT = 96  # the heaviest slots of a paper that are stored (576 bytes a paper)
 TITLE_WEIGHT = 2  # a title word counts as much as two words of the abstract
 AUTHOR_WEIGHT = 2
-_INDEX = np.dtype("<u4")
-_WEIGHT = np.dtype("<f2")
+_FEATURE = np.dtype([("slot", "<u4"), ("weight", "<f2")])  # stored form of one feature: 6 bytes
 
 _ENGLISH_WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _CHINESE_RUN = re.compile(r"[\u4e00-\u9fff]+")
@@ -48,16 +48,38 @@ class SparseVector:
     weights: np.ndarray
 
     def to_bytes(self) -> bytes:
-        """Stored form: the slots as little-endian uint32, then the weights as float16."""
-        return self.slots.astype(_INDEX).tobytes() + self.weights.astype(_WEIGHT).tobytes()
+        """Stored form: (uint32 slot, float16 weight) records, little-endian."""
+        records = np.empty(len(self.slots), dtype=_FEATURE)
+        records["slot"], records["weight"] = self.slots, self.weights
+        return records.tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SparseVector:
         """Read back what to_bytes wrote."""
-        count = len(data) // (_INDEX.itemsize + _WEIGHT.itemsize)
-        slots = np.frombuffer(data, dtype=_INDEX, count=count)
-        weights = np.frombuffer(data, dtype=_WEIGHT, count=count, offset=count * _INDEX.itemsize)
-        return cls(slots.astype(np.int64), weights.astype(np.float32))
+        batch = VectorBatch.from_bytes([data])
+        return cls(batch.slots, batch.weights)
+
+
+@dataclass(frozen=True, slots=True)
+class VectorBatch:
+    """Many stored vectors read at once: every feature's slot and weight, and which vector it belongs to."""
+
+    slots: np.ndarray
+    weights: np.ndarray
+    owner: np.ndarray
+    count: int
+
+    @classmethod
+    def from_bytes(cls, blobs: Sequence[bytes | None]) -> VectorBatch:
+        """Decode stored vectors in one pass (a missing one, None, is empty)."""
+        records = np.frombuffer(b"".join(blob or b"" for blob in blobs), dtype=_FEATURE)
+        sizes = [len(blob or b"") // _FEATURE.itemsize for blob in blobs]
+        return cls(records["slot"].astype(np.int64), records["weight"].astype(np.float32),
+                   np.repeat(np.arange(len(blobs)), sizes), len(blobs))
+
+    def scaled(self, factors: np.ndarray) -> np.ndarray:
+        """Every feature's weight times its vector's factor."""
+        return self.weights * factors[self.owner]
 
 
 EMPTY = SparseVector(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
@@ -110,7 +132,7 @@ def vector_of(counts: Counter[str]) -> SparseVector:
     weights: dict[int, float] = {}
     for feature, count in counts.items():
         slot = slot_of(feature)
-        weights[slot] = weights.get(slot, 0.0) + 1.0 + float(np.log(count))
+        weights[slot] = weights.get(slot, 0.0) + 1.0 + math.log(count)
     slots = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
     values = np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
     if len(slots) > FEATURES_KEPT:

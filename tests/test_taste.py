@@ -18,6 +18,7 @@ from storage.papers import pick_for_destination, pick_unseen_papers
 from storage.taste import combine, dot_many, ranking_is_on, read_taste, set_taste_mode, top_words
 from storage.vectors import (
     SparseVector,
+    VectorBatch,
     author_key,
     backfill_paper_vectors,
     chinese_bigrams,
@@ -52,13 +53,17 @@ def test_a_vector_survives_storage_and_has_length_one() -> None:
 
 
 def test_papers_of_one_kind_are_closer_to_each_other_than_to_the_other_kind() -> None:
-    grasping = [_vector(entry) for entry in GRASPING]
-    reasoning = [_vector(entry) for entry in REASONING]
-    taste = combine(grasping[:3], [])
-    near, far = dot_many(taste, grasping[3:]), dot_many(taste, reasoning[3:])
-    assert near.min() > far.max()
+    grasping = [_vector(entry).to_bytes() for entry in GRASPING]
+    reasoning = [_vector(entry).to_bytes() for entry in REASONING]
+    taste = combine(VectorBatch.from_bytes(grasping[:3]), VectorBatch.from_bytes([]))
+    near = dot_many(taste, VectorBatch.from_bytes(grasping[3:]))
+    far = dot_many(taste, VectorBatch.from_bytes(reasoning[3:]))
+    assert near.min() > far.max() and len(near) == len(far) == 3
+    pushed_away = combine(VectorBatch.from_bytes(grasping[:3]), VectorBatch.from_bytes(reasoning[:3]))
+    assert dot_many(pushed_away, VectorBatch.from_bytes(reasoning[3:])).max() < far.min()
     chinese_only = paper_vector(title_en=None, title_zh=None, abstract_en=None, summary_zh=GRASPING[1][3], authors=())
-    assert dot_many(combine([grasping[0]], []), [chinese_only])[0] > 0  # Chinese text alone still matches
+    one = combine(VectorBatch.from_bytes(grasping[:1]), VectorBatch.from_bytes([]))
+    assert dot_many(one, VectorBatch.from_bytes([chinese_only.to_bytes()]))[0] > 0  # Chinese text alone matches
 
 
 def test_ranking_starts_at_three_sources_unless_switched() -> None:
