@@ -28,6 +28,7 @@ from handlers.search import paper_details_button, search_page_button, search_sto
 from handlers.settings import choose_categories, set_card_language, set_time, show_settings, toggle_category_button
 from handlers.sources import manage_sources
 from handlers.start import show_help, start_chat, subscribe_chat, unsubscribe_chat
+from handlers.taste import manage_taste
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "today": post_today, "favorites": list_saved, "favourites": list_saved, "keywords": manage_keywords,
         "search": search_store, "paper": show_paper, "export": export_favourites,
         "post_now": post_now, "ingest": ingest_command, "stats": show_stats, "sources": manage_sources,
-        "channels": manage_channels,
+        "channels": manage_channels, "taste": manage_taste,
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler))

@@ -145,12 +145,31 @@ def read_taste(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREA
                  positives, combine(positives, negatives))
 
 
-def count_taste_sources(*, session: Session, chat_id: int) -> tuple[int, int]:
-    """How many favourites and imported papers the chat has, for /taste and /settings."""
-    favourites = session.exec(select(func.count()).select_from(Favourite).where(Favourite.chat_id == chat_id)).one()
-    imported = session.exec(select(func.count()).select_from(LibraryEntry)
-                            .where(LibraryEntry.chat_id == chat_id)).one()
-    return favourites, imported
+@dataclass(frozen=True, slots=True)
+class TasteSummary:
+    """What /taste and /settings say about a destination's taste."""
+
+    mode: TasteMode
+    favourites: int
+    imported: int
+    words: list[str]  # the words that weigh most, heaviest first
+
+    @property
+    def ranking(self) -> bool:
+        """Whether its digest is ordered by taste now."""
+        return ranking_is_on(self.mode, self.favourites + self.imported)
+
+
+def taste_summary(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD) -> TasteSummary:
+    """The destination's choice, how many favourites and imported papers its taste rests on, its heaviest words."""
+    connection = session.connection()
+    favourites = connection.execute(select(func.count()).select_from(Favourite)
+                                    .where(Favourite.chat_id == chat_id)).scalar_one()
+    imported = connection.execute(select(func.count()).select_from(LibraryEntry)
+                                  .where(LibraryEntry.chat_id == chat_id)).scalar_one()
+    taste = read_taste(session=session, chat_id=chat_id, thread_id=thread_id, when_off=True)
+    return TasteSummary(taste_mode(session=session, chat_id=chat_id, thread_id=thread_id), favourites, imported,
+                        top_words(taste) if taste is not None else [])
 
 
 def top_words(taste: Taste, *, limit: int = TOP_WORDS) -> list[str]:
