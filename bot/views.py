@@ -13,8 +13,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.callbacks import Action, ChannelOp, encode
 from bot.i18n import Translator
 from storage.chats import ALL_CATEGORIES, chat_categories
+from storage.documents import human_size
 from storage.ingest import IngestReport
 from storage.keywords import MAX_KEYWORDS, KeywordChange, KeywordSpec
+from storage.library import ImportReport
+from storage.library_formats import MAX_LIBRARY_BYTES, MAX_LIBRARY_ENTRIES, Library, LibraryProblem
 from storage.models import CHANNEL_KIND, Channel, Chat, Paper, Source, SourceStatus, TasteMode
 from storage.parsing import ET_AL
 from storage.search import MAX_QUERY_LENGTH, MAX_QUERY_TERMS, MAX_RESULTS, QueryProblem
@@ -85,6 +88,39 @@ def settings_text(chat: Chat, t: Translator, *, taste: TasteSummary | None = Non
     if chat.active:
         lines.append(t.gettext("Next digest: {when}").format(when=format_local(chat.next_due_at, chat.timezone, t)))
     return "\n".join(lines)
+
+
+def import_problem_text(problem: LibraryProblem, t: Translator, *, count: int = 0) -> str:
+    """Why a library was not imported, in one line; nothing was changed."""
+    if problem is LibraryProblem.TOO_LARGE:
+        return t.gettext("That file is larger than {size}; nothing was imported. Export a collection rather than "
+                         "the whole library.").format(size=human_size(MAX_LIBRARY_BYTES))
+    if problem is LibraryProblem.TOO_MANY:
+        return t.gettext("That library has {count} entries, more than the {limit} I take; nothing was imported. "
+                         "Export a collection rather than the whole library.").format(count=count,
+                                                                                      limit=MAX_LIBRARY_ENTRIES)
+    if problem is LibraryProblem.EMPTY:
+        return t.gettext("That file has no entries; nothing was imported.")
+    return t.gettext("That is not a BibTeX (.bib), RIS (.ris) or Zotero CSV (.csv) export; nothing was imported.")
+
+
+def import_text(library: Library, report: ImportReport, taste: TasteSummary, t: Translator) -> str:
+    """What /import did: papers added (and matched to stored ones), already there, skipped for want of a title."""
+    lines = [t.ngettext("Imported {count} paper from your {format} library.",
+                        "Imported {count} papers from your {format} library.", report.added).format(
+        count=report.added, format=library.format.value)]
+    if report.matched:
+        lines.append(t.ngettext("{count} of them is a paper I have; its full text counts.",
+                                "{count} of them are papers I have; their full text counts.",
+                                report.matched).format(count=report.matched))
+    if report.already:
+        lines.append(t.ngettext("{count} was imported before.", "{count} were imported before.",
+                                report.already).format(count=report.already))
+    if library.untitled:
+        lines.append(t.ngettext("{count} entry without a title was skipped.",
+                                "{count} entries without a title were skipped.",
+                                library.untitled).format(count=library.untitled))
+    return "\n".join(lines) + "\n\n" + taste_text(taste, t)
 
 
 def taste_text(taste: TasteSummary, t: Translator) -> str:

@@ -62,3 +62,15 @@ def older_digest() -> str:
 def newer_digest() -> str:
     """Three of each kind, the reasoning ones first in today's order: what ranking has to turn round."""
     return digest_text(REASONING[3:] + GRASPING[3:], first_arxiv=200)
+
+
+def grasping_bibtex() -> str:
+    """A small BibTeX library of grasping papers, as Zotero exports it; the first carries its arXiv id."""
+    entries = []
+    for number, (_tag, title, authors, _summary, abstract) in enumerate(GRASPING[:3], start=1):
+        people = " and ".join(f"{name.split()[-1]}, {name.split()[0]}" for name in authors.split(", "))
+        eprint = "\n  eprint = {2611.00101},\n  archivePrefix = {arXiv}," if number == 1 else ""
+        entries.append(f"@article{{grasp{number},\n  title = {{{{{title}}}}},\n  author = {{{people}}},\n"
+                       f"  abstract = {{{abstract}}},{eprint}\n  year = {{2026}}\n}}\n")
+    entries.append("@misc{untitled,\n  author = {Nobody, A.},\n  year = {2026}\n}\n")
+    return "% Exported from Zotero\n\n" + "\n".join(entries)

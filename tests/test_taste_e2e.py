@@ -15,7 +15,7 @@ from bot.playground import Playground, emulator_settings, running_bot
 from storage.db import open_store
 from storage.ingest import Ingestor
 from tests.conftest import UNTHROTTLED_USERS, FakeClock
-from tests.taste_fixtures import GRASPING, REASONING, newer_digest, older_digest
+from tests.taste_fixtures import GRASPING, REASONING, grasping_bibtex, newer_digest, older_digest
 
 STARRING, PLAIN, SWITCHED_OFF, ZH_STARRING = 3001, 3002, 3003, 3004
 GROUP, GROUP_ADMIN, MEMBER = -700, 3101, 3102
@@ -137,3 +137,57 @@ async def test_only_group_admins_switch_a_groups_ranking(world: World) -> None:
     assert "not yet" in shown.plain_text
     (done,) = await bot.say(GROUP, GROUP_ADMIN, "/taste on")
     assert "switched on" in done.plain_text
+
+
+async def test_importing_a_bib_ranks_a_chat_without_favourites(world: World) -> None:
+    bot = world.bot
+    for chat_id in (STARRING, PLAIN):
+        await bot.say(chat_id, chat_id, "/start")
+    (report,) = await bot.send_document(STARRING, STARRING, "My Library.bib", grasping_bibtex().encode(),
+                                        caption="/import")
+    lines = report.plain_text.splitlines()
+    assert lines[:3] == ["Imported 3 papers from your BibTeX library.",
+                         "1 of them is a paper I have; its full text counts.",
+                         "1 entry without a title was skipped."]
+    assert "Ranking by taste: on." in report.plain_text
+    assert Ingestor(world.engine).ingest_text(newer_digest(), source="newer", digest_date=date(2026, 11, 21)).ok
+    ranked = await bot.say(STARRING, STARRING, "/today")
+    today = await bot.say(PLAIN, PLAIN, "/today")
+    assert set(titles_in(ranked)[:3]) <= GRASPING_TITLES and titles_in(ranked) != titles_in(today)
+    assert titles_in(today)[:3] == [title for _tag, title, *_rest in REASONING[3:]]
+    reasons = reason_lines(ranked)
+    assert len(reasons) >= 3 and all(line.startswith("≈ 📚 ") for line in reasons)
+    assert reason_lines(today) == []
+
+
+async def test_bad_imports_say_why_in_one_line_and_change_nothing(world: World) -> None:
+    bot, emulator = world.bot, world.emulator
+    await bot.say(PLAIN, PLAIN, "/start")
+    for name, content, expected in (
+        ("notes.txt", b"Some notes about grasping.\nNot a library.", "is not a BibTeX (.bib), RIS (.ris) or Zotero"),
+        ("empty.bib", b"", "has no entries"),
+        ("photo.bib", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00", "is not a BibTeX (.bib), RIS (.ris) or Zotero"),
+    ):
+        (refused,) = await bot.send_document(PLAIN, PLAIN, name, content, caption="/import")
+        assert expected in refused.plain_text and "nothing was imported" in refused.plain_text
+        assert len(refused.plain_text.splitlines()) == 1
+    (taste,) = await bot.say(PLAIN, PLAIN, "/taste")
+    assert "0 favourites and 0 imported papers" in taste.plain_text
+
+    ris = (b"TY  - JOUR\nTI  - Learning Grasp Poses for Cluttered Bins\nER  -\n\n"
+           b"TY  - JOUR\nTI  - Tactile Sensing for Robust Robotic Grasping\nER  -\n")
+    file_message = emulator.user_sends_document(PLAIN, PLAIN, "export.ris", ris)
+    await bot.until_idle()
+    (imported,) = await bot.say(PLAIN, PLAIN, "/import", reply_to_message_id=file_message)
+    assert imported.plain_text.startswith("Imported 2 papers from your RIS library.")
+    (cleared,) = await bot.say(PLAIN, PLAIN, "/import clear")
+    assert "Forgot 2 imported papers" in cleared.plain_text
+    (usage,) = await bot.say(PLAIN, PLAIN, "/import")
+    assert "caption /import" in usage.plain_text
+
+    await bot.say(GROUP, GROUP_ADMIN, "/start")
+    (refused,) = await bot.send_document(GROUP, MEMBER, "lib.bib", grasping_bibtex().encode(), caption="/import")
+    assert "Only group administrators" in refused.plain_text
+    (accepted,) = await bot.send_document(GROUP, GROUP_ADMIN, "lib.bib", grasping_bibtex().encode(),
+                                          caption="/import")
+    assert accepted.plain_text.startswith("Imported 3 papers")
