@@ -8,7 +8,6 @@ in by arXiv, never at a pick.
 
 from __future__ import annotations
 
-import math
 import re
 import zlib
 from collections import Counter
@@ -126,20 +125,18 @@ def slot_of(feature: str) -> int:
 
 
 def vector_of(counts: Counter[str]) -> SparseVector:
-    """Damped counts in hashed slots, scaled to length 1, the FEATURES_KEPT heaviest kept."""
+    """Damped counts in hashed slots, scaled to length 1, the FEATURES_KEPT heaviest kept (in array operations:
+    this runs for every paper stored)."""
     if not counts:
         return EMPTY
-    weights: dict[int, float] = {}
-    for feature, count in counts.items():
-        slot = slot_of(feature)
-        weights[slot] = weights.get(slot, 0.0) + 1.0 + math.log(count)
-    slots = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
-    values = np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
+    crc32 = zlib.crc32
+    hashed = np.fromiter([crc32(feature.encode()) for feature in counts], dtype=np.int64, count=len(counts))
+    damped = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
+    slots, where = np.unique(hashed & (DIMENSIONS - 1), return_inverse=True)  # sorted; collisions add up
+    values = np.bincount(where, weights=damped).astype(np.float32)
     if len(slots) > FEATURES_KEPT:
-        heaviest = np.argpartition(-values, FEATURES_KEPT)[:FEATURES_KEPT]
+        heaviest = np.sort(np.argpartition(-values, FEATURES_KEPT)[:FEATURES_KEPT])
         slots, values = slots[heaviest], values[heaviest]
-    order = np.argsort(slots)
-    slots, values = slots[order], values[order]
     return SparseVector(slots, values / np.float32(np.linalg.norm(values)))
 
 
