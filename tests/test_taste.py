@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from storage.db import alembic_config, make_engine, migrate, session_scope
 from storage.deliveries import record_deliveries
-from storage.favourites import save_favourite
+from storage.favourites import remove_favourite, save_favourite
 from storage.ingest import Ingestor
 from storage.models import Paper, PaperVector, TasteMode
 from storage.papers import pick_for_destination, pick_unseen_papers
@@ -175,3 +175,16 @@ def test_migration_0015_backfills_vectors_of_stored_papers_and_goes_back(databas
         assert connection.exec_driver_sql("SELECT count(*) FROM paper").scalar_one() == 1
     migrate(engine)
     engine.dispose()
+
+
+def test_unstarring_takes_a_paper_out_of_the_taste(engine: Engine) -> None:
+    ids = _store(engine)
+    starred = [ids[title] for _tag, title, *_rest in GRASPING[:3]]
+    _star(engine, 1, starred)
+    with session_scope(engine) as session:
+        taste = read_taste(session=session, chat_id=1)
+        assert taste is not None and len(taste.sources) == 3
+        remove_favourite(session=session, chat_id=1, paper_id=starred[0])
+    with session_scope(engine) as session:
+        assert read_taste(session=session, chat_id=1) is None, "two favourites: below the automatic start"
+        assert len(read_taste(session=session, chat_id=1, when_off=True).sources) == 2
