@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 from bot.i18n import Translator
 from bot.services import services_of
 from bot.views import taste_text
-from handlers.common import Target, configures, in_topic, language_of, named_channel, reply, require_chat
+from handlers.common import Target, configures, in_topic, language_of, reply, require_chat
 from storage.models import Chat, TasteMode
 from storage.taste import set_taste_mode, taste_summary
 
@@ -17,8 +17,7 @@ SWITCHES = {"on": TasteMode.ON, "off": TasteMode.OFF}
 
 async def manage_taste(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/taste shows the taste (anyone may look); /taste on|off is for group administrators."""
-    args = list(context.args or [])
-    if args or named_channel(update, args):
+    if context.args:  # a switch, or a channel named first (whose taste only its administrators see)
         await switch_taste(update, context)
         return
     chat = await require_chat(update, context)

@@ -98,13 +98,15 @@ class Pick:
 def pick_for_destination(*, session: Session, chat_id: int, categories: Sequence[str], limit: int,
                          thread_id: int = GENERAL_THREAD, keywords: bool = False) -> Pick:
     """The destination's next papers: today's order, or, when it ranks by taste, the closest to its taste among
-    the next POOL_SIZE unseen papers of today's order (so its digest stays as fresh as anyone's)."""
+    the next POOL_SIZE unseen papers of today's order (so its digest stays as fresh as anyone's), leaving out
+    papers the chat already starred or imported."""
     taste = read_taste(session=session, chat_id=chat_id, thread_id=thread_id) if categories and limit > 0 else None
     if taste is None:
         return Pick(pick_unseen_papers(session=session, chat_id=chat_id, categories=categories, limit=limit,
                                        thread_id=thread_id, keywords=keywords))
     pool = _pick(session, _POOL, chat_id=chat_id, categories=categories, limit=max(limit, POOL_SIZE),
                  thread_id=thread_id, keywords=keywords)
+    pool = [row for row in pool if row.id not in taste.kept]
     ranked = rank(taste, [row.id for row in pool], VectorBatch.from_bytes([row.features for row in pool]), limit)
     papers = papers_by_ids(session=session, paper_ids=[item.paper_id for item in ranked])
     return Pick(papers, {item.paper_id: item.reason for item in ranked if item.reason is not None})

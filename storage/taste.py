@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import LargeBinary, String, bindparam, cast, exists, func, literal, null, select, union_all
+from sqlalchemy import Integer, LargeBinary, String, bindparam, cast, exists, func, literal, null, select, union_all
 from sqlmodel import Session
 
 from storage.models import (
@@ -52,6 +52,7 @@ class Taste:
     sources: list[TasteSource]
     source_vectors: VectorBatch
     vector: SparseVector
+    kept: frozenset[int] = frozenset()  # stored papers it rests on: starred or imported, never offered again
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,8 @@ def read_taste(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREA
     positives = VectorBatch.from_bytes([row.features for row in sources])
     negatives = VectorBatch.from_bytes(session.connection().execute(_NEGATIVES, params).scalars().all())
     return Taste([TasteSource(row.kind == _FAVOURITE_ROW, row.title_en, row.title_zh) for row in sources],
-                 positives, combine(positives, negatives))
+                 positives, combine(positives, negatives),
+                 frozenset(row.paper_id for row in sources if row.paper_id is not None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,22 +188,23 @@ def top_words(taste: Taste, *, limit: int = TOP_WORDS) -> list[str]:
 _MODE_ROW, _FAVOURITE_ROW, _IMPORTED_ROW = "mode", "favourite", "imported"
 _NO_TEXT, _NO_FEATURES = cast(null(), String), cast(null(), LargeBinary)
 _FAVOURITES = (
-    select(literal(_FAVOURITE_ROW).label("kind"), Paper.title_en, Paper.title_zh, PaperVector.features)
+    select(literal(_FAVOURITE_ROW).label("kind"), Paper.id.label("paper_id"), Paper.title_en, Paper.title_zh,
+           PaperVector.features)
     .select_from(Favourite).join(Paper, Paper.id == Favourite.paper_id)
     .join(PaperVector, PaperVector.paper_id == Favourite.paper_id)
     .where(Favourite.chat_id == bindparam("chat_id"))
     .order_by(Favourite.created_at.desc(), Favourite.paper_id.desc()).limit(SOURCES_READ).subquery()
 )
 _IMPORTED = (
-    select(literal(_IMPORTED_ROW).label("kind"), LibraryEntry.title.label("title_en"),
+    select(literal(_IMPORTED_ROW).label("kind"), LibraryEntry.paper_id, LibraryEntry.title.label("title_en"),
            _NO_TEXT.label("title_zh"), LibraryEntry.features)
     .where(LibraryEntry.chat_id == bindparam("chat_id")).order_by(LibraryEntry.id.desc()).limit(SOURCES_READ)
     .subquery()
 )
 # The subqueries keep their own ORDER BY and LIMIT: SQLite takes neither on a member of a UNION.
 _MODE_AND_SOURCES = union_all(
-    select(literal(_MODE_ROW).label("kind"), ChatTaste.mode.label("title_en"), _NO_TEXT.label("title_zh"),
-           _NO_FEATURES.label("features"))
+    select(literal(_MODE_ROW).label("kind"), cast(null(), Integer).label("paper_id"), ChatTaste.mode.label("title_en"),
+           _NO_TEXT.label("title_zh"), _NO_FEATURES.label("features"))
     .where(ChatTaste.chat_id == bindparam("chat_id"), ChatTaste.thread_id == bindparam("thread_id")),
     select(*_FAVOURITES.c), select(*_IMPORTED.c),
 )

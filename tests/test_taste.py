@@ -188,3 +188,13 @@ def test_unstarring_takes_a_paper_out_of_the_taste(engine: Engine) -> None:
     with session_scope(engine) as session:
         assert read_taste(session=session, chat_id=1) is None, "two favourites: below the automatic start"
         assert len(read_taste(session=session, chat_id=1, when_off=True).sources) == 2
+
+
+def test_a_ranking_chat_is_not_offered_what_it_already_starred(engine: Engine) -> None:
+    ids = _store(engine)
+    starred = [ids[title] for _tag, title, *_rest in GRASPING[:3]]
+    _star(engine, 1, starred)  # starred from /search, say: never sent to this chat
+    with session_scope(engine) as session:
+        pick = pick_for_destination(session=session, chat_id=1, categories=ALL, limit=6)
+    assert {paper.title_en for paper in pick.papers[:3]} == {title for _tag, title, *_rest in GRASPING[3:]}
+    assert not {paper.id for paper in pick.papers} & set(starred)
