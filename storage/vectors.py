@@ -76,10 +76,6 @@ class VectorBatch:
         return cls(records["slot"].astype(np.int64), records["weight"].astype(np.float32),
                    np.repeat(np.arange(len(blobs)), sizes), len(blobs))
 
-    def scaled(self, factors: np.ndarray) -> np.ndarray:
-        """Every feature's weight times its vector's factor."""
-        return self.weights * factors[self.owner]
-
 
 EMPTY = SparseVector(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
