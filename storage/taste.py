@@ -12,7 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Integer, LargeBinary, String, bindparam, cast, exists, func, literal, null, select, union_all
+from sqlalchemy import (
+    Integer,
+    LargeBinary,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlmodel import Session
 
 from storage.models import (
@@ -131,17 +144,16 @@ def read_taste(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREA
                when_off: bool = False) -> Taste | None:
     """The destination's taste when its digest is ranked by it (or, with `when_off`, whenever it has one).
 
-    One statement reads its choice and its sources, so a chat that never starred anything costs one query; only a
-    ranking destination reads its weak negatives too.
+    One statement reads its choice, its sources and its weak negatives (those only when it keeps something), so a
+    chat costs one query whether it ranks or not.
     """
-    params = {"chat_id": chat_id, "thread_id": thread_id}
-    rows = session.connection().execute(_MODE_AND_SOURCES, params).all()
+    rows = session.connection().execute(_TASTE_ROWS, {"chat_id": chat_id, "thread_id": thread_id}).all()
     mode = next((TasteMode(row.title_en) for row in rows if row.kind == _MODE_ROW), TasteMode.AUTO)
-    sources = [row for row in rows if row.kind != _MODE_ROW]
+    sources = [row for row in rows if row.kind in (_FAVOURITE_ROW, _IMPORTED_ROW)]
     if not sources or not (when_off or ranking_is_on(mode, len(sources))):
         return None
     positives = VectorBatch.from_bytes([row.features for row in sources])
-    negatives = VectorBatch.from_bytes(session.connection().execute(_NEGATIVES, params).scalars().all())
+    negatives = VectorBatch.from_bytes([row.features for row in rows if row.kind == _NEGATIVE_ROW])
     return Taste([TasteSource(row.kind == _FAVOURITE_ROW, row.title_en, row.title_zh) for row in sources],
                  positives, combine(positives, negatives),
                  frozenset(row.paper_id for row in sources if row.paper_id is not None))
@@ -185,8 +197,10 @@ def top_words(taste: Taste, *, limit: int = TOP_WORDS) -> list[str]:
     return [word for word, _weight in ranked[:limit]]
 
 
-_MODE_ROW, _FAVOURITE_ROW, _IMPORTED_ROW = "mode", "favourite", "imported"
-_NO_TEXT, _NO_FEATURES = cast(null(), String), cast(null(), LargeBinary)
+_MODE_ROW, _FAVOURITE_ROW, _IMPORTED_ROW, _NEGATIVE_ROW = "mode", "favourite", "imported", "negative"
+_NO_ID, _NO_TEXT, _NO_FEATURES = cast(null(), Integer), cast(null(), String), cast(null(), LargeBinary)
+_CHAT_FAVOURITE = exists().where(Favourite.chat_id == bindparam("chat_id"))
+_CHAT_LIBRARY = exists().where(LibraryEntry.chat_id == bindparam("chat_id"))
 _FAVOURITES = (
     select(literal(_FAVOURITE_ROW).label("kind"), Paper.id.label("paper_id"), Paper.title_en, Paper.title_zh,
            PaperVector.features)
@@ -201,16 +215,21 @@ _IMPORTED = (
     .where(LibraryEntry.chat_id == bindparam("chat_id")).order_by(LibraryEntry.id.desc()).limit(SOURCES_READ)
     .subquery()
 )
+# The newest papers the destination was sent and did not star, read off the (chat, topic, paper) unique index
+# from its end, so the cost does not grow with what the chat has been sent; only for a chat that keeps something.
+_NEGATIVES = (
+    select(literal(_NEGATIVE_ROW).label("kind"), Delivery.paper_id, _NO_TEXT.label("title_en"),
+           _NO_TEXT.label("title_zh"), PaperVector.features)
+    .select_from(Delivery).join(PaperVector, PaperVector.paper_id == Delivery.paper_id)
+    .where(Delivery.chat_id == bindparam("chat_id"), Delivery.thread_id == bindparam("thread_id"),
+           or_(_CHAT_FAVOURITE, _CHAT_LIBRARY),
+           ~exists().where(Favourite.chat_id == Delivery.chat_id, Favourite.paper_id == Delivery.paper_id))
+    .order_by(Delivery.paper_id.desc()).limit(NEGATIVES_READ).subquery()
+)
 # The subqueries keep their own ORDER BY and LIMIT: SQLite takes neither on a member of a UNION.
-_MODE_AND_SOURCES = union_all(
-    select(literal(_MODE_ROW).label("kind"), cast(null(), Integer).label("paper_id"), ChatTaste.mode.label("title_en"),
+_TASTE_ROWS = union_all(
+    select(literal(_MODE_ROW).label("kind"), _NO_ID.label("paper_id"), ChatTaste.mode.label("title_en"),
            _NO_TEXT.label("title_zh"), _NO_FEATURES.label("features"))
     .where(ChatTaste.chat_id == bindparam("chat_id"), ChatTaste.thread_id == bindparam("thread_id")),
-    select(*_FAVOURITES.c), select(*_IMPORTED.c),
-)
-_NEGATIVES = (
-    select(PaperVector.features).select_from(Delivery).join(PaperVector, PaperVector.paper_id == Delivery.paper_id)
-    .where(Delivery.chat_id == bindparam("chat_id"), Delivery.thread_id == bindparam("thread_id"),
-           ~exists().where(Favourite.chat_id == Delivery.chat_id, Favourite.paper_id == Delivery.paper_id))
-    .order_by(Delivery.id.desc()).limit(NEGATIVES_READ)
+    select(*_FAVOURITES.c), select(*_IMPORTED.c), select(*_NEGATIVES.c),
 )
