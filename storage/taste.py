@@ -13,8 +13,6 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import (
-    Integer,
-    LargeBinary,
     String,
     bindparam,
     cast,
@@ -144,12 +142,17 @@ def read_taste(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREA
                when_off: bool = False) -> Taste | None:
     """The destination's taste when its digest is ranked by it (or, with `when_off`, whenever it has one).
 
-    One statement reads its choice, its sources and its weak negatives (those only when it keeps something), so a
-    chat costs one query whether it ranks or not.
+    A short statement first asks whether the chat keeps anything and what the destination chose, so the two
+    chats in three that rank by nothing pay one cheap query; only the others read their sources and weak
+    negatives, in one statement.
     """
-    rows = session.connection().execute(_TASTE_ROWS, {"chat_id": chat_id, "thread_id": thread_id}).all()
-    mode = next((TasteMode(row.title_en) for row in rows if row.kind == _MODE_ROW), TasteMode.AUTO)
-    sources = [row for row in rows if row.kind in (_FAVOURITE_ROW, _IMPORTED_ROW)]
+    connection, params = session.connection(), {"chat_id": chat_id, "thread_id": thread_id}
+    mode_value, keeps = connection.execute(_MODE_AND_KEEPS, params).one()
+    mode = TasteMode(mode_value) if mode_value else TasteMode.AUTO
+    if not keeps or (mode is TasteMode.OFF and not when_off):
+        return None
+    rows = connection.execute(_TASTE_ROWS, params).all()
+    sources = [row for row in rows if row.kind != _NEGATIVE_ROW]
     if not sources or not (when_off or ranking_is_on(mode, len(sources))):
         return None
     positives = VectorBatch.from_bytes([row.features for row in sources])
@@ -197,10 +200,14 @@ def top_words(taste: Taste, *, limit: int = TOP_WORDS) -> list[str]:
     return [word for word, _weight in ranked[:limit]]
 
 
-_MODE_ROW, _FAVOURITE_ROW, _IMPORTED_ROW, _NEGATIVE_ROW = "mode", "favourite", "imported", "negative"
-_NO_ID, _NO_TEXT, _NO_FEATURES = cast(null(), Integer), cast(null(), String), cast(null(), LargeBinary)
-_CHAT_FAVOURITE = exists().where(Favourite.chat_id == bindparam("chat_id"))
-_CHAT_LIBRARY = exists().where(LibraryEntry.chat_id == bindparam("chat_id"))
+_FAVOURITE_ROW, _IMPORTED_ROW, _NEGATIVE_ROW = "favourite", "imported", "negative"
+_NO_TEXT = cast(null(), String)
+_MODE_AND_KEEPS = select(
+    select(ChatTaste.mode).where(ChatTaste.chat_id == bindparam("chat_id"),
+                                 ChatTaste.thread_id == bindparam("thread_id")).scalar_subquery(),
+    or_(exists().where(Favourite.chat_id == bindparam("chat_id")),
+        exists().where(LibraryEntry.chat_id == bindparam("chat_id"))),
+)
 _FAVOURITES = (
     select(literal(_FAVOURITE_ROW).label("kind"), Paper.id.label("paper_id"), Paper.title_en, Paper.title_zh,
            PaperVector.features)
@@ -216,20 +223,14 @@ _IMPORTED = (
     .subquery()
 )
 # The newest papers the destination was sent and did not star, read off the (chat, topic, paper) unique index
-# from its end, so the cost does not grow with what the chat has been sent; only for a chat that keeps something.
+# from its end, so the cost does not grow with what the chat has been sent.
 _NEGATIVES = (
     select(literal(_NEGATIVE_ROW).label("kind"), Delivery.paper_id, _NO_TEXT.label("title_en"),
            _NO_TEXT.label("title_zh"), PaperVector.features)
     .select_from(Delivery).join(PaperVector, PaperVector.paper_id == Delivery.paper_id)
     .where(Delivery.chat_id == bindparam("chat_id"), Delivery.thread_id == bindparam("thread_id"),
-           or_(_CHAT_FAVOURITE, _CHAT_LIBRARY),
            ~exists().where(Favourite.chat_id == Delivery.chat_id, Favourite.paper_id == Delivery.paper_id))
     .order_by(Delivery.paper_id.desc()).limit(NEGATIVES_READ).subquery()
 )
 # The subqueries keep their own ORDER BY and LIMIT: SQLite takes neither on a member of a UNION.
-_TASTE_ROWS = union_all(
-    select(literal(_MODE_ROW).label("kind"), _NO_ID.label("paper_id"), ChatTaste.mode.label("title_en"),
-           _NO_TEXT.label("title_zh"), _NO_FEATURES.label("features"))
-    .where(ChatTaste.chat_id == bindparam("chat_id"), ChatTaste.thread_id == bindparam("thread_id")),
-    select(*_FAVOURITES.c), select(*_IMPORTED.c), select(*_NEGATIVES.c),
-)
+_TASTE_ROWS = union_all(select(*_FAVOURITES.c), select(*_IMPORTED.c), select(*_NEGATIVES.c))
