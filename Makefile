@@ -31,6 +31,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.picking
 	$(BIN)/python -m bench.keywords
 	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.taste
 
 # Refresh the message catalogs from the source (then translate the new zh entries).
 messages: $(VENV)/.installed-test

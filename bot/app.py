@@ -20,8 +20,8 @@ from bot.scheduler import schedule_ticks
 from bot.services import SERVICES_KEY, Services, system_clock
 from bot.sources import register_configured_sources, schedule_source_checks
 
-MENU = ("today", "search", "categories", "keywords", "time", "lang", "favorites", "export", "settings", "subscribe",
-        "unsubscribe", "help")
+MENU = ("today", "search", "categories", "keywords", "taste", "time", "lang", "favorites", "import", "export",
+        "settings", "subscribe", "unsubscribe", "help")
 
 
 def command_menu(language: str) -> list[BotCommand]:
@@ -31,6 +31,8 @@ def command_menu(language: str) -> list[BotCommand]:
         "today": t.gettext("Papers you have not seen, now"),
         "categories": t.gettext("Choose fields: LG CV CL AS RO"),
         "keywords": t.gettext("Keyword filters: add, remove, -exclude"),
+        "taste": t.gettext("Papers like your favourites first: on, off, why"),
+        "import": t.gettext("Import your library (.bib, .ris, Zotero .csv)"),
         "time": t.gettext("Daily delivery time and timezone"),
         "lang": t.gettext("Card language: zh, en or both"),
         "favorites": t.gettext("Your saved papers"),

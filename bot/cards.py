@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
@@ -22,6 +22,7 @@ from bot.i18n import Translator
 from storage.keywords import KeywordSpec, matched_keywords
 from storage.models import Language, Paper
 from storage.parsing import ET_AL
+from storage.taste import TasteSource
 
 MESSAGE_LIMIT = 4096  # Telegram's limit for a message's visible text
 MIN_LIMIT = 512  # below this even a minimal card plus the digest header may not fit
@@ -41,6 +42,7 @@ MAX_CARDS_PER_MESSAGE = MAX_BUTTONS // 2  # each card has a ⭐ and a 📄 butto
 HIGHLIGHT_MARK = "🔥"  # not ⭐: that is the save button
 KEYWORD_MARK = "🔑"  # the chat's included keywords a card matched
 KEYWORDS_SHOWN = 3
+REASON_TITLE_LIMIT = 48  # the favourite a card names as its reason: enough of the title to recognise it
 ELLIPSIS = "…"
 CARD_SEPARATOR = "\n\n"
 FITTED_CARDS_KEPT = 1024  # rendered cards remembered: a broadcast sends the same few papers to thousands of chats
@@ -421,10 +423,21 @@ def keyword_line(paper: Paper, keywords: Sequence[KeywordSpec]) -> str:
     return f"{KEYWORD_MARK} " + " · ".join(_escape(shorten(word, LINK_TEXT_LIMIT)) for word in matched)
 
 
+def reason_line(source: TasteSource, *, language: Language, t: Translator) -> str:
+    """'≈ ⭐ Compacter: Efficient Low-Rank…': the favourite (or imported paper) that ranked this card up."""
+    titles = (source.title_zh, source.title_en) if language is Language.ZH else (source.title_en, source.title_zh)
+    title = _escape(shorten(_one_line(next((title for title in titles if title), "")), REASON_TITLE_LIMIT))
+    if source.favourite:
+        return t.gettext("≈ ⭐ {title}").format(title=title)
+    return t.gettext("≈ 📚 {title}").format(title=title)
+
+
 def _card(paper: Paper, *, number: int, language: Language, t: Translator, budget: _Budget,
-          keywords: Sequence[KeywordSpec] = ()) -> str:
+          keywords: Sequence[KeywordSpec] = (), reason: TasteSource | None = None) -> str:
     """A card within one budget."""
     lines = _headline(paper, number=number, language=language, t=t, title_limit=budget.title)
+    if reason is not None:
+        lines.append(reason_line(reason, language=language, t=t))
     if matched := keyword_line(paper, keywords):
         lines.append(matched)
     if budget.people and (people := _people_line(paper, t)):
@@ -455,23 +468,23 @@ def _paper_content(paper: Paper) -> tuple[object, ...]:
 
 
 def _fitted_card(paper: Paper, *, number: int, language: Language, t: Translator, room: int,
-                 keywords: Sequence[KeywordSpec]) -> tuple[str, int]:
+                 keywords: Sequence[KeywordSpec], reason: TasteSource | None) -> tuple[str, int]:
     """The fullest version of a card that fits in room, remembered by everything it is made from."""
-    key = (_paper_content(paper), number, language, t, room, tuple(keywords))
+    key = (_paper_content(paper), number, language, t, room, tuple(keywords), reason)
     if (known := _fitted_cards.get(key)) is not None:
         return known
     if len(_fitted_cards) >= FITTED_CARDS_KEPT:
         _fitted_cards.clear()
     _fitted_cards[key] = fitted = _fit_card(paper, number=number, language=language, t=t, room=room,
-                                            keywords=keywords)
+                                            keywords=keywords, reason=reason)
     return fitted
 
 
 def _fit_card(paper: Paper, *, number: int, language: Language, t: Translator, room: int,
-              keywords: Sequence[KeywordSpec]) -> tuple[str, int]:
+              keywords: Sequence[KeywordSpec], reason: TasteSource | None) -> tuple[str, int]:
     """The fullest version of a card that fits in room, with its visible length; never split, only shortened."""
     for budget in _BUDGETS:
-        card = _card(paper, number=number, language=language, t=t, budget=budget, keywords=keywords)
+        card = _card(paper, number=number, language=language, t=t, budget=budget, keywords=keywords, reason=reason)
         length = visible_length(card)
         if length <= room:
             break
@@ -497,12 +510,14 @@ def digest_header(count: int, *, t: Translator, day: date) -> str:
 
 def render_digest(
     papers: Sequence[Paper], *, language: str, t: Translator, day: date, limit: int = MESSAGE_LIMIT,
-    keywords: Sequence[KeywordSpec] = (),
+    keywords: Sequence[KeywordSpec] = (), reasons: Mapping[int, TasteSource] | None = None,
 ) -> list[DigestMessage]:
     """A day's cards packed greedily into as few messages as fit, header on the first; [] for no papers.
 
-    Cards of papers matching one of the chat's included ``keywords`` say which.
+    Cards of papers matching one of the chat's included ``keywords`` say which; cards its taste ranked up
+    (``reasons``, by paper id) name the favourite they are closest to.
     """
+    reasons = reasons or {}
     _check_limit(limit)
     card_language = _card_language(language)
     if not papers:
@@ -517,7 +532,7 @@ def render_digest(
             raise ValueError(f"cards: paper {number} of the digest has no id, so it cannot get a ⭐ button")
         room = limit - header_length - separator if number == 1 else limit
         card, card_length = _fitted_card(paper, number=number, language=card_language, t=t, room=room,
-                                         keywords=keywords)
+                                         keywords=keywords, reason=reasons.get(paper.id))
         if ids and (length + separator + card_length > limit or len(ids) >= MAX_CARDS_PER_MESSAGE):
             messages.append(DigestMessage(CARD_SEPARATOR.join(parts), tuple(ids), tuple(numbers)))
             parts, length, ids, numbers = [], -separator, [], []

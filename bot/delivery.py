@@ -29,7 +29,7 @@ from storage.deliveries import delivered_paper_ids, record_deliveries
 from storage.favourites import favourite_ids
 from storage.keywords import KeywordSpec, destination_keywords
 from storage.models import GENERAL_THREAD, DeliveryKind, Paper, PendingDigest
-from storage.papers import papers_by_ids, pick_unseen_papers
+from storage.papers import papers_by_ids, pick_for_destination
 from storage.pending import (
     LeaseLost,
     finish_pending_digest,
@@ -37,6 +37,7 @@ from storage.pending import (
     plan_pending_digest,
     release_pending_digest,
 )
+from storage.taste import TasteSource
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
@@ -168,6 +169,7 @@ class _Plan:
     saved: set[int]
     lease_lost: bool = False
     keywords: list[KeywordSpec] = field(default_factory=list)
+    reasons: dict[int, TasteSource] = field(default_factory=dict)  # the favourite each ranked-up paper is close to
 
 
 def _plan(session: Session, *, chat_id: int, thread_id: int, pending: PendingDigest | None, limit: int, owner: str,
@@ -182,17 +184,19 @@ def _plan(session: Session, *, chat_id: int, thread_id: int, pending: PendingDig
     if chat is None or (pending is not None and not chat.active):
         return _Plan(None, [], set())
     keywords = destination_keywords(session=session, chat_id=chat_id, thread_id=thread_id)
+    reasons: dict[int, TasteSource] = {}
     if planned is not None:
         sent = delivered_paper_ids(session=session, chat_id=chat_id, thread_id=thread_id)
         papers = papers_by_ids(session=session, paper_ids=[i for i in planned if i not in sent])
     else:
-        papers = pick_unseen_papers(session=session, chat_id=chat_id, categories=chat.categories, limit=limit,
+        pick = pick_for_destination(session=session, chat_id=chat_id, categories=chat.categories, limit=limit,
                                     thread_id=thread_id, keywords=bool(keywords))
+        papers, reasons = pick.papers, pick.reasons
         if pending is not None:
             plan_pending_digest(session=session, chat_id=chat_id, owner=owner, paper_ids=[p.id for p in papers],
                                 thread_id=thread_id)
     saved = favourite_ids(session=session, chat_id=chat_id, paper_ids=[p.id for p in papers]) if papers else set()
-    return _Plan(chat, papers, saved, keywords=keywords)
+    return _Plan(chat, papers, saved, keywords=keywords, reasons=reasons)
 
 
 async def _deliver(*, bot: Bot, services: Services, chat_id: int, thread_id: int, kind: DeliveryKind,
@@ -212,7 +216,7 @@ async def _deliver(*, bot: Bot, services: Services, chat_id: int, thread_id: int
         return DeliveryOutcome(chat_id, DeliveryStatus.NOTHING_NEW, thread_id=thread_id)
     chat = plan.chat
     messages = render_digest(plan.papers, language=chat.language, t=translator(chat.ui_language),
-                             day=local_day(now, chat.timezone).date(), keywords=plan.keywords)
+                             day=local_day(now, chat.timezone).date(), keywords=plan.keywords, reasons=plan.reasons)
     paid = services.settings.paid_broadcast and kind is not DeliveryKind.TODAY
     target, sent_papers, sent_messages, finished = chat.chat_id, 0, 0, False
     for number, message in enumerate(messages, start=1):

@@ -13,11 +13,15 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.callbacks import Action, ChannelOp, encode
 from bot.i18n import Translator
 from storage.chats import ALL_CATEGORIES, chat_categories
+from storage.documents import human_size
 from storage.ingest import IngestReport
 from storage.keywords import MAX_KEYWORDS, KeywordChange, KeywordSpec
-from storage.models import CHANNEL_KIND, Channel, Chat, Paper, Source, SourceStatus
+from storage.library import ImportReport
+from storage.library_formats import MAX_LIBRARY_BYTES, MAX_LIBRARY_ENTRIES, Library, LibraryProblem
+from storage.models import CHANNEL_KIND, Channel, Chat, Paper, Source, SourceStatus, TasteMode
 from storage.parsing import ET_AL
 from storage.search import MAX_QUERY_LENGTH, MAX_QUERY_TERMS, MAX_RESULTS, QueryProblem
+from storage.taste import TASTE_AUTO_MINIMUM, TasteSummary
 
 FAVOURITES_PAGE_SIZE = 5
 SEARCH_PAGE_SIZE = 5
@@ -64,8 +68,8 @@ def format_local(moment: datetime | None, timezone: str, t: Translator) -> str:
     return f"{t.format_date(local.date())} {local:%H:%M}"
 
 
-def settings_text(chat: Chat, t: Translator) -> str:
-    """All of a chat's settings in one message."""
+def settings_text(chat: Chat, t: Translator, *, taste: TasteSummary | None = None) -> str:
+    """All of a chat's settings in one message (with whether its taste orders its digest, when given)."""
     state = t.gettext("active") if chat.active else t.gettext("paused (/subscribe to resume)")
     header = t.gettext("<b>Settings of this topic</b>") if chat.thread_id else t.gettext("<b>Settings of this chat</b>")
     if chat.kind == CHANNEL_KIND:
@@ -78,8 +82,65 @@ def settings_text(chat: Chat, t: Translator) -> str:
         t.gettext("Time: {time} ({zone})").format(time=chat.digest_time, zone=html.escape(chat.timezone)),
         t.gettext("Card language: {language}").format(language=language_name(chat.language, t)),
     ]
+    if taste is not None:
+        lines.append(t.gettext("Ranking by taste: on (/taste)") if taste.ranking
+                     else t.gettext("Ranking by taste: off (/taste)"))
     if chat.active:
         lines.append(t.gettext("Next digest: {when}").format(when=format_local(chat.next_due_at, chat.timezone, t)))
+    return "\n".join(lines)
+
+
+def import_problem_text(problem: LibraryProblem, t: Translator, *, count: int = 0) -> str:
+    """Why a library was not imported, in one line; nothing was changed."""
+    if problem is LibraryProblem.TOO_LARGE:
+        return t.gettext("That file is larger than {size}; nothing was imported. Export a collection rather than "
+                         "the whole library.").format(size=human_size(MAX_LIBRARY_BYTES))
+    if problem is LibraryProblem.TOO_MANY:
+        return t.gettext("That library has {count} entries, more than the {limit} I take; nothing was imported. "
+                         "Export a collection rather than the whole library.").format(count=count,
+                                                                                      limit=MAX_LIBRARY_ENTRIES)
+    if problem is LibraryProblem.EMPTY:
+        return t.gettext("That file has no entries; nothing was imported.")
+    return t.gettext("That is not a BibTeX (.bib), RIS (.ris) or Zotero CSV (.csv) export; nothing was imported.")
+
+
+def import_text(library: Library, report: ImportReport, taste: TasteSummary, t: Translator) -> str:
+    """What /import did: papers added (and matched to stored ones), already there, skipped for want of a title."""
+    lines = [t.ngettext("Imported {count} paper from your {format} library.",
+                        "Imported {count} papers from your {format} library.", report.added).format(
+        count=report.added, format=library.format.value)]
+    if report.matched:
+        lines.append(t.ngettext("{count} of them is a paper I have; its full text counts.",
+                                "{count} of them are papers I have; their full text counts.",
+                                report.matched).format(count=report.matched))
+    if report.already:
+        lines.append(t.ngettext("{count} was imported before.", "{count} were imported before.",
+                                report.already).format(count=report.already))
+    if library.untitled:
+        lines.append(t.ngettext("{count} entry without a title was skipped.",
+                                "{count} entries without a title were skipped.",
+                                library.untitled).format(count=library.untitled))
+    return "\n".join(lines) + "\n\n" + taste_text(taste, t)
+
+
+def taste_text(taste: TasteSummary, t: Translator) -> str:
+    """/taste: whether ranking is on and why, what the taste rests on, the words that weigh most, how to switch."""
+    if taste.ranking:
+        state = t.gettext("<b>Ranking by taste: on.</b> Among your next unseen papers, those closest to what you keep "
+                          "come first; their cards say which favourite they are close to (≈ ⭐).")
+    elif taste.mode is TasteMode.OFF:
+        state = t.gettext("<b>Ranking by taste: off.</b> Your digest comes in the usual order.")
+    else:
+        state = t.gettext("<b>Ranking by taste: not yet.</b> It starts by itself at {count} favourites or imported "
+                          "papers; ⭐ a few papers you like, or /import your library.").format(count=TASTE_AUTO_MINIMUM)
+    rests = t.ngettext("It rests on {count} favourite", "It rests on {count} favourites", taste.favourites).format(
+        count=taste.favourites) + t.ngettext(" and {count} imported paper.", " and {count} imported papers.",
+                                              taste.imported).format(count=taste.imported)
+    lines = [state, rests]
+    if taste.words:
+        lines.append(t.gettext("Words that weigh most: {words}").format(words=html.escape(", ".join(taste.words))))
+    lines.append(t.gettext("/taste off orders the digest as usual; /taste on ranks it by taste, even with fewer "
+                           "favourites."))
     return "\n".join(lines)
 
 

@@ -24,11 +24,13 @@ from handlers.digest import post_today
 from handlers.export import export_favourites
 from handlers.favourites import favourites_button, list_saved, toggle_star
 from handlers.keywords import manage_keywords
+from handlers.library import import_library_command
 from handlers.membership import follow_membership, follow_migration
 from handlers.search import paper_details_button, search_page_button, search_store, show_paper
 from handlers.settings import choose_categories, set_card_language, set_time, show_settings, toggle_category_button
 from handlers.sources import manage_sources
 from handlers.start import show_help, start_chat, subscribe_chat, unsubscribe_chat
+from handlers.taste import manage_taste
 from storage.db import unreachable_reason
 
 log = logging.getLogger(__name__)
@@ -73,10 +75,12 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "today": post_today, "favorites": list_saved, "favourites": list_saved, "keywords": manage_keywords,
         "search": search_store, "paper": show_paper, "export": export_favourites,
         "post_now": post_now, "ingest": ingest_command, "stats": show_stats, "sources": manage_sources,
-        "channels": manage_channels,
+        "channels": manage_channels, "taste": manage_taste, "import": import_library_command,
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler))
+    application.add_handler(MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?\b"),
+                                           import_library_command))
     application.add_handler(MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/ingest(@\w+)?\b"),
                                            ingest_document_message))
     application.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE & ~filters.CAPTION,

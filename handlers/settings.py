@@ -21,6 +21,7 @@ from storage.chats import (
     set_schedule,
     toggle_category,
 )
+from storage.taste import taste_summary
 
 LANGUAGES = ("zh", "en", "both")
 
@@ -130,4 +131,6 @@ async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """Everything about this chat in one message; anyone may read it."""
     chat = await require_chat(update, context)
     if chat is not None:
-        await reply(update, settings_text(chat, language_of(update, chat)))
+        taste = await services_of(context).db(lambda session: taste_summary(
+            session=session, chat_id=chat.id, thread_id=chat.thread_id))
+        await reply(update, settings_text(chat, language_of(update, chat), taste=taste))

@@ -26,6 +26,9 @@ def help_text(t: Translator) -> str:
         t.gettext("/lang zh|en|both — card and interface language"),
         t.gettext("/favorites — papers you saved with ⭐"),
         t.gettext("/keywords — keyword filters: /keywords add diffusion \"graph neural\" -survey"),
+        t.gettext("/taste — papers like your favourites come first (on by itself at three ⭐); /taste on|off"),
+        t.gettext("/import — your library (.bib, .ris or Zotero .csv) as a file captioned /import, or reply /import "
+                  "to it; /import clear forgets it"),
         t.gettext('/search words or "a phrase" — find papers in English or Chinese; /paper ID — all of one paper'),
         t.gettext("/export [md|bib] — your favourites as Markdown and BibTeX files"),
         t.gettext("/settings — this chat's settings"),

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from storage.ingest import abstract_key
 from storage.models import Paper
 from storage.parsing import title_key
+from storage.vectors import refresh_paper_vectors
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,8 @@ def apply_arxiv_records(*, session: Session, records: Iterable[ArxivRecord], now
         filled = fill_from_record(paper, by_id[paper.arxiv_id], now=now)
         session.add(paper)
         changed.append(EnrichedPaper(paper.id, filled))
+    session.flush()
+    refresh_paper_vectors(session.connection(), [paper.paper_id for paper in changed if paper.filled])
     return changed
 
 

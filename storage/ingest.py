@@ -19,6 +19,7 @@ from storage.ingest_sql import PAPER_COLUMNS, IngestStatements, statements_for
 from storage.models import Digest, Paper, utcnow
 from storage.parsing import ET_AL, DigestFormatError, ParsedPaper, title_key
 from storage.reader.assemble import read_document
+from storage.vectors import store_paper_vectors
 
 log = logging.getLogger(__name__)
 TRAINING_LIMIT = 5000
@@ -148,6 +149,7 @@ class Ingestor:
         for parsed, paper in placed:
             links.setdefault(paper.id, (digest_id, paper.id, parsed.position, parsed.minor, parsed.highlight))
         statements.link_papers(connection, list(links.values()))
+        store_paper_vectors(connection, unique)
         return len(fresh), len(merged)
 
 

@@ -5,7 +5,19 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, UniqueConstraint, false, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 GENERAL_THREAD = 0  # thread_id of a chat itself: a private chat, a group, or a forum's General topic
@@ -297,3 +309,47 @@ class ChannelManager(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False, index=True))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class PaperVector(SQLModel, table=True):
+    """A paper's hashed word vector (storage/vectors.py), computed once when the paper is stored."""
+
+    __tablename__ = "paper_vector"
+
+    paper_id: int = Field(sa_column=Column(Integer, ForeignKey("paper.id", ondelete="CASCADE"), primary_key=True,
+                                           autoincrement=False))
+    features: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LibraryEntry(SQLModel, table=True):
+    """A paper of a library a chat imported (/import): part of its taste, like a favourite."""
+
+    __tablename__ = "library_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    title: str = Field(max_length=1000)
+    arxiv_id: str | None = Field(default=None, max_length=32)
+    paper_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("paper.id", ondelete="SET NULL"),
+                                                                nullable=True))  # the stored paper of its arXiv id
+    features: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TasteMode(enum.StrEnum):
+    """Whether a destination's digest is ordered by its taste."""
+
+    AUTO = "auto"  # on once the chat has TASTE_AUTO_MINIMUM favourites and imported papers
+    ON = "on"
+    OFF = "off"
+
+
+class ChatTaste(SQLModel, table=True):
+    """A destination's choice about ranking by taste (/taste on|off); no row means TasteMode.AUTO."""
+
+    __tablename__ = "chat_taste"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    thread_id: int = Field(default=GENERAL_THREAD, sa_column=thread_column(primary_key=True))
+    mode: str = Field(default=TasteMode.AUTO.value, max_length=8)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, Subquery, bindparam, exists, func, or_, tuple_, union
-from sqlalchemy.orm import aliased
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    FromClause,
+    Integer,
+    Select,
+    Subquery,
+    bindparam,
+    exists,
+    func,
+    or_,
+    outerjoin,
+    tuple_,
+    union,
+)
+from sqlalchemy.orm import Bundle, aliased
 from sqlmodel import Session, select
 
 from storage.keywords import sql_keyword_matches
-from storage.models import GENERAL_THREAD, Category, ChatKeyword, Delivery, Digest, DigestPaper, Paper
+from storage.models import GENERAL_THREAD, Category, ChatKeyword, Delivery, Digest, DigestPaper, Paper, PaperVector
 from storage.seen_marks import (
     INGEST_COMMIT_MARGIN,
     MARK_REFRESH_INTERVAL,
@@ -23,6 +38,8 @@ from storage.seen_marks import (
     save_seen_mark,
     settled_digest_id,
 )
+from storage.taste import POOL_SIZE, TasteSource, rank, read_taste
+from storage.vectors import VectorBatch
 
 EXPORT_KEYS = ("id", "category", "category_inferred", "title_en", "title_zh", "authors", "authors_truncated",
                "affiliations", "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "minor",
@@ -67,31 +84,63 @@ def pick_unseen_papers(*, session: Session, chat_id: int, categories: Sequence[s
     Without, the pick skips the run of papers the destination's seen mark says it was sent, and moves the mark
     when the destination has caught up with it, so the cost stays the same however many papers it has seen.
     """
+    return _pick(session, _PAPERS, chat_id=chat_id, categories=categories, limit=limit, thread_id=thread_id,
+                 keywords=keywords)
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A destination's next papers, and for those its taste ranked, the favourite each is closest to."""
+
+    papers: list[Paper]
+    reasons: dict[int, TasteSource] = field(default_factory=dict)
+
+
+def pick_for_destination(*, session: Session, chat_id: int, categories: Sequence[str], limit: int,
+                         thread_id: int = GENERAL_THREAD, keywords: bool = False) -> Pick:
+    """The destination's next papers: today's order, or, when it ranks by taste, the closest to its taste among
+    the next POOL_SIZE unseen papers of today's order (so its digest stays as fresh as anyone's), leaving out
+    papers the chat already starred or imported."""
+    taste = read_taste(session=session, chat_id=chat_id, thread_id=thread_id) if categories and limit > 0 else None
+    if taste is None:
+        return Pick(pick_unseen_papers(session=session, chat_id=chat_id, categories=categories, limit=limit,
+                                       thread_id=thread_id, keywords=keywords))
+    pool = _pick(session, _POOL, chat_id=chat_id, categories=categories, limit=max(limit, POOL_SIZE),
+                 thread_id=thread_id, keywords=keywords)
+    pool = [row for row in pool if row.id not in taste.kept]
+    ranked = rank(taste, [row.id for row in pool], VectorBatch.from_bytes([row.features for row in pool]), limit)
+    papers = papers_by_ids(session=session, paper_ids=[item.paper_id for item in ranked])
+    return Pick(papers, {item.paper_id: item.reason for item in ranked if item.reason is not None})
+
+
+def _pick(session: Session, statements: _PickStatements, *, chat_id: int, categories: Sequence[str], limit: int,
+          thread_id: int, keywords: bool) -> list[Any]:
+    """The destination's next `limit` items in today's order, as the statements select them; moves its seen mark."""
     if not categories or limit <= 0:
         return []
     params: dict[str, object] = {"chat_id": chat_id, "thread_id": thread_id, "limit": limit,
                                  **_category_slots(categories)}
     if keywords:
-        return list(session.exec(_PICK_FILTERED, params=params).all())
+        return list(session.exec(statements.filtered, params=params).all())
     mark = read_seen_mark(session=session, chat_id=chat_id, thread_id=thread_id)
     top: GroupKey | None = None
     if mark is not None and mark.covers(categories):
         params |= {"top_date": mark.top[0], "top_digest": mark.top[1], "below_date": mark.below[0],
                    "below_digest": mark.below[1], "through": mark.through_digest_id,
                    "enriched_since": mark.made_at - INGEST_COMMIT_MARGIN}
-        papers = list(session.exec(_PICK_PAST_MARK, params=params).all())
+        items = list(session.exec(statements.past_mark, params=params).all())
     else:
         mark = None
-        rows = session.exec(_PICK_WITH_TOP, params=params).all()
-        papers = [row[0] for row in rows]
+        rows = session.exec(statements.with_top, params=params).all()
+        items = [row[0] for row in rows]
         top = (rows[0][1], rows[0][2]) if rows else None
-    _move_seen_mark(session, chat_id=chat_id, thread_id=thread_id, categories=categories, papers=papers, mark=mark,
+    _move_seen_mark(session, chat_id=chat_id, thread_id=thread_id, categories=categories, papers=items, mark=mark,
                     top=top)
-    return papers
+    return items
 
 
 def _move_seen_mark(session: Session, *, chat_id: int, thread_id: int, categories: Sequence[str],
-                    papers: list[Paper], mark: Mark | None, top: GroupKey | None) -> None:
+                    papers: list[Any], mark: Mark | None, top: GroupKey | None) -> None:
     """Every group ranked above the first paper picked was sent: mark that run once the destination caught up."""
     below = (papers[0].rank_date, papers[0].rank_digest_id) if papers else NO_GROUP
     if below[0] is None or below[1] is None:
@@ -127,7 +176,6 @@ def _keyword_of_destination(*, exclude: bool) -> ColumnElement[bool]:
         ChatKeyword.exclude == exclude, sql_keyword_matches(ChatKeyword.keyword)))
 
 
-# Built once: this runs for every chat of every broadcast, and building the statement cost as much as running it.
 # The categories go in as a fixed number of parameters, not an expanding list, so the compiled statement is reused
 # as it is instead of being rewritten for each pick.
 CATEGORY_SLOTS = len(Category)
@@ -139,20 +187,6 @@ _PICK_ORDER = (Paper.rank_date.desc(), Paper.rank_digest_id.desc(), Paper.highli
 _GROUP = tuple_(Paper.rank_date, Paper.rank_digest_id)
 _TOP_GROUP = select(Paper.rank_date, Paper.rank_digest_id).where(_IN_CATEGORIES).order_by(*_PICK_ORDER).limit(1)
 _TOP_OF_CATEGORIES = _TOP_GROUP.subquery()
-# With the top group of the categories alongside (read once, not per row): whether the pick skipped anything.
-_PICK_WITH_TOP = (
-    select(Paper, select(_TOP_OF_CATEGORIES.c.rank_date).scalar_subquery(),
-           select(_TOP_OF_CATEGORIES.c.rank_digest_id).scalar_subquery())
-    .where(_IN_CATEGORIES, _UNSEEN).order_by(*_PICK_ORDER).limit(bindparam("limit"))
-)
-# Only destinations with keywords pay for the keyword probes.
-_PICK_FILTERED = (
-    select(Paper)
-    .where(or_(_IN_CATEGORIES, _keyword_of_destination(exclude=False)), ~_keyword_of_destination(exclude=True),
-           _UNSEEN)
-    .order_by(*_PICK_ORDER)
-    .limit(bindparam("limit"))
-)
 
 
 def _first_unseen_ids(*where: ColumnElement[bool]) -> Subquery:
@@ -181,11 +215,41 @@ _ENRICHED_INSIDE = select(_ENRICHED.id).where(_ENRICHED.arxiv_checked_at >= bind
 _ABOVE_MARK = _first_unseen_ids(_GROUP > _TOP)
 _BELOW_MARK = _first_unseen_ids(_GROUP <= _BELOW)
 _INSIDE_MARK = _first_unseen_ids(Paper.id.in_(union(_TOUCHED_INSIDE, _ENRICHED_INSIDE)))
-_PICK_PAST_MARK = (
-    select(Paper)
-    .where(Paper.id.in_(union(select(_ABOVE_MARK.c.id), select(_BELOW_MARK.c.id), select(_INSIDE_MARK.c.id))))
-    .order_by(*_PICK_ORDER).limit(bindparam("limit"))
-)
+_PAST_MARK_IDS = union(select(_ABOVE_MARK.c.id), select(_BELOW_MARK.c.id), select(_INSIDE_MARK.c.id))
+
+
+@dataclass(frozen=True, slots=True)
+class _PickStatements:
+    """The three ways to read a destination's next items, for one choice of what an item is."""
+
+    with_top: Select[Any]  # with the top group of the categories alongside (read once, not per row)
+    filtered: Select[Any]  # only destinations with keywords pay for the keyword probes
+    past_mark: Select[Any]
+
+
+def _pick_statements(item: Any, source: FromClause) -> _PickStatements:
+    """The pick statements selecting `item` (a whole paper, or the columns ranking needs) from `source`."""
+    with_top = (
+        select(item, select(_TOP_OF_CATEGORIES.c.rank_date).scalar_subquery(),
+               select(_TOP_OF_CATEGORIES.c.rank_digest_id).scalar_subquery())
+        .select_from(source).where(_IN_CATEGORIES, _UNSEEN).order_by(*_PICK_ORDER).limit(bindparam("limit"))
+    )
+    filtered = (
+        select(item).select_from(source)
+        .where(or_(_IN_CATEGORIES, _keyword_of_destination(exclude=False)), ~_keyword_of_destination(exclude=True),
+               _UNSEEN)
+        .order_by(*_PICK_ORDER).limit(bindparam("limit"))
+    )
+    past_mark = (select(item).select_from(source).where(Paper.id.in_(_PAST_MARK_IDS))
+                 .order_by(*_PICK_ORDER).limit(bindparam("limit")))
+    return _PickStatements(with_top, filtered, past_mark)
+
+
+# Built once: this runs for every chat of every broadcast, and building a statement cost as much as running it.
+_PAPERS = _pick_statements(Paper, Paper.__table__)  # type: ignore[attr-defined]
+# Ranking reads the pool's ids, groups and vectors in one statement, and whole papers only for those it keeps.
+_POOL = _pick_statements(Bundle("pool", Paper.id, Paper.rank_date, Paper.rank_digest_id, PaperVector.features),
+                         outerjoin(Paper, PaperVector, PaperVector.paper_id == Paper.id))
 
 
 def get_paper(*, session: Session, paper_id: int) -> Paper | None:

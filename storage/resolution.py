@@ -23,6 +23,7 @@ from sqlmodel import Session, SQLModel, delete, exists, select
 from storage.enrichment import ArxivRecord, fill_from_record
 from storage.ingest import abstract_key, better_authors
 from storage.models import TITLE_WAITING, Delivery, DigestPaper, Favourite, Paper, PendingDigest
+from storage.vectors import refresh_paper_vectors
 
 BACKOFF_FIRST = timedelta(hours=1)  # after a first failure; doubled for each further one
 BACKOFF_MAX = timedelta(days=1)
@@ -136,6 +137,8 @@ def record_match(*, session: Session, paper_id: int, record: ArxivRecord, now: d
     paper.arxiv_resolution, paper.arxiv_resolved_at, paper.arxiv_resolve_retry_at = Resolution.MATCHED.value, now, None
     session.add(paper)
     session.flush()
+    if filled or merged_from is not None:
+        refresh_paper_vectors(session.connection(), [paper.id])  # type: ignore[list-item]
     return Resolved(paper.id, merged_from, filled)  # type: ignore[arg-type]
 
 
