@@ -237,7 +237,11 @@ def detect_shape(lines: list[str]) -> DigestShape | None:
 
 def parse_digest(text: str) -> ParsedDigest:
     """Read any known digest shape; raises DigestFormatError when no entry is recognisable."""
-    lines = normalise_lines(text)
+    return parse_lines(normalise_lines(text))
+
+
+def parse_lines(lines: list[str]) -> ParsedDigest:
+    """parse_digest for lines normalise_lines already gave, so a reader that split them does not fold them again."""
     shape = detect_shape(lines)
     if shape is None:
         raise DigestFormatError("parser: no recognisable paper entry (expected '1、[LG] Title', "
