@@ -74,7 +74,7 @@ def _lines_before_byline(lines: list[str]) -> set[int]:
     for index, line in enumerate(lines):
         if not line:
             continue
-        if previous >= 0 and _BYLINE.match(line):
+        if previous >= 0 and line[0] in "bB" and _BYLINE.match(line):  # the first letter rules most lines out
             found.add(previous)
         previous = index
     return found
