@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -46,8 +47,7 @@ SEED_WEIGHT = 10
 TEXT_LIMIT = 300
 LEARN_CAP = 300
 _WORD = re.compile(r"[a-z][a-z0-9\-]{1,}")
-_HAN_PAIR = re.compile(r"(?=([\u4e00-\u9fff]{2}))")
-FOLD_CACHE_LIMIT = 200_000
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
 _STOPWORDS = frozenset({
     "the", "and", "for", "with", "from", "that", "this", "these", "those", "are", "was", "were", "has", "have",
     "had", "our", "their", "its", "which", "into", "onto", "using", "use", "used", "based", "via", "can", "not",
@@ -58,28 +58,15 @@ _STOPWORDS = frozenset({
 })
 
 
-class _FoldedWords(dict[str, str]):
-    """Each word as a token: plurals folded ("images" counts as "image"), stopwords empty; filled as words come,
-    so tokenising looks every word up in C instead of testing it in Python (half the tokeniser's time)."""
-
-    def __missing__(self, word: str) -> str:
-        if len(self) >= FOLD_CACHE_LIMIT:  # bounded: arbitrary documents must not grow it without end
-            self.clear()
-        folded = "" if word in _STOPWORDS else word[:-1] if len(word) > 4 and word[-1] == "s" and word[-2] != "s" \
-            else word
-        self[word] = folded
-        return folded
-
-
-_FOLDED = _FoldedWords()
-
-
 def _words_and_bigrams(text: str) -> tuple[list[str], list[str]]:
     """The two halves of tokens(text): English words in order, then Chinese bigrams in order."""
     lowered = text.casefold()
-    words = list(filter(None, map(_FOLDED.__getitem__, _WORD.findall(lowered))))
-    # Each Chinese character joined to the next, run after run: one overlapping match per pair.
-    bigrams = [] if lowered.isascii() else _HAN_PAIR.findall(lowered)
+    # Plurals fold ("images" counts as "image"); written inline, as a call per word cost a fifth of the time.
+    words = [word[:-1] if len(word) > 4 and word[-1] == "s" and word[-2] != "s" else word
+             for word in _WORD.findall(lowered) if word not in _STOPWORDS]
+    bigrams: list[str] = []
+    for run in () if lowered.isascii() else _HAN.findall(lowered):
+        bigrams.extend(map(operator.add, run, run[1:]))  # each character joined to the next
     return words, bigrams
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storage import classify
 from storage.classify import paper_text, paper_tokens, seeded_model, tokens
 from storage.parsing import parse_digest
 from tests.conftest import sample_text
@@ -73,13 +72,3 @@ def test_paper_tokens_of_the_samples_predict_what_their_text_predicts() -> None:
                   "abstract_en": paper.abstract_en}
         assert paper_tokens(**fields) == tokens(_text(paper))
         assert model.predict_tokens(paper_tokens(**fields)) == model.predict(_text(paper))
-
-
-def test_word_table_stays_bounded_and_tokens_stay_the_same(monkeypatch) -> None:
-    monkeypatch.setattr(classify, "FOLD_CACHE_LIMIT", 50)
-    text = "Images of robots and the policies they learn " + " ".join(f"word{n}s" for n in range(200))
-    first = tokens(text)
-    assert len(classify._FOLDED) <= 50
-    assert tokens(text) == first
-    assert first[:6] == ["image", "of", "robot", "policie", "they", "learn"]
-    assert first[-1] == "word199"
