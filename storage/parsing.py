@@ -226,7 +226,7 @@ def _has_byline_next(lines: list[str], index: int) -> bool:
 
 def detect_shape(lines: list[str]) -> DigestShape | None:
     """Tell the family from its markers; None when nothing in the text looks like a digest."""
-    weibo = sum(1 for line in lines if _weibo_header(line))
+    weibo = sum(1 for line in lines if line[:1] in _HEADER_START and _weibo_header(line))  # no call for most lines
     translated = sum(1 for line in lines if line[:10].lower() == "translated" and _TRANSLATED_BY.match(line))
     numbered = [i for i, line in enumerate(lines) if line[:1].isdigit() and _BLOG_HEADER.match(line)]
     # A blog count can only win when it could exceed the others; checking bylines is the costly part.
@@ -237,7 +237,11 @@ def detect_shape(lines: list[str]) -> DigestShape | None:
 
 def parse_digest(text: str) -> ParsedDigest:
     """Read any known digest shape; raises DigestFormatError when no entry is recognisable."""
-    lines = normalise_lines(text)
+    return parse_lines(normalise_lines(text))
+
+
+def parse_lines(lines: list[str]) -> ParsedDigest:
+    """parse_digest for lines normalise_lines already gave, so a reader that split them does not fold them again."""
     shape = detect_shape(lines)
     if shape is None:
         raise DigestFormatError("parser: no recognisable paper entry (expected '1、[LG] Title', "

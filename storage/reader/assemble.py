@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from storage.documents import html_to_text
 from storage.parsing import DigestFormatError, ParsedPaper, title_key
 from storage.reader.blocks import Block
-from storage.reader.containers import read_container
+from storage.reader.containers import cut_blocks, sniff
 from storage.reader.entries import Draft, Found, Skipped
 from storage.reader.families import (
     read_articles,
@@ -58,12 +58,12 @@ class Reading:
 def read_document(text: str, *, markup: str | None = None, strict: bool = True) -> Reading:
     """Read any document (a page from its HTML `markup`, `text` being its reduction); raises DigestFormatError
     when no paper entry is recognisable in it, unless not `strict` (--explain shows what was skipped)."""
-    container = read_container(markup if markup is not None else text)
-    if container.kind in ("text", "html"):  # a sample family saved as a web page reads from its reduced text
-        legacy = _legacy(text if markup is not None or container.kind == "text" else html_to_text(text),
-                         container.kind)
+    sniffed = sniff(markup if markup is not None else text)
+    if sniffed.kind in ("text", "html"):  # a sample family saved as a web page reads from its reduced text
+        legacy = _legacy(text if markup is not None or sniffed.kind == "text" else html_to_text(text), sniffed.kind)
         if legacy is not None:
             return legacy
+    container = cut_blocks(sniffed)  # only now: a sample family needs no blocks
     found = _run_cues(container.kind, container.blocks)
     if not found:
         legacy = _legacy(text, container.kind)

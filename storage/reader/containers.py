@@ -53,18 +53,47 @@ def normalise(text: str) -> str:
     return text
 
 
-def read_container(text: str) -> Container:
-    """Tell the container from the text itself and cut it into blocks."""
+@dataclass(frozen=True, slots=True)
+class Sniffed:
+    """What the document is, before it is cut into blocks: a sample family read from text needs no blocks."""
+
+    kind: str
+    text: str
+    front: dict[str, Any] | None
+    body: str
+
+
+def sniff(text: str) -> Sniffed:
+    """Tell the container from the text itself."""
     clean = normalise(text)
     front, body = split_front_matter(clean)
     head = body.lstrip()[:200].lower()
     if front is None and _looks_like_csv(body):
-        return Container("csv", csv_blocks(body), text=clean)
-    if front is None and head.startswith(_HTML_STARTS) and not _has_markdown_lines(body):
-        return Container("html", html_blocks(body), text=clean)
-    if front is not None or _has_markdown_lines(body):
-        return Container("markdown", markdown_blocks(body), front_matter=front or {}, text=clean)
-    return Container("text", text_blocks(body), text=clean)
+        kind = "csv"
+    elif front is None and head.startswith(_HTML_STARTS) and not _has_markdown_lines(body):
+        kind = "html"
+    elif front is not None or _has_markdown_lines(body):
+        kind = "markdown"
+    else:
+        kind = "text"
+    return Sniffed(kind, clean, front, body)
+
+
+def cut_blocks(sniffed: Sniffed) -> Container:
+    """Cut a sniffed document into the blocks of its kind."""
+    kind, body = sniffed.kind, sniffed.body
+    if kind == "csv":
+        return Container(kind, csv_blocks(body), text=sniffed.text)
+    if kind == "html":
+        return Container(kind, html_blocks(body), text=sniffed.text)
+    if kind == "markdown":
+        return Container(kind, markdown_blocks(body), front_matter=sniffed.front or {}, text=sniffed.text)
+    return Container(kind, text_blocks(body), text=sniffed.text)
+
+
+def read_container(text: str) -> Container:
+    """Tell the container from the text itself and cut it into blocks."""
+    return cut_blocks(sniff(text))
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
