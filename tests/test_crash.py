@@ -89,6 +89,26 @@ def _wait(condition: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.05)
 
 
+def _start_webhook_instances(server: EmulatorThread, database_url: str, logs: list[Path],
+                             **settings: str) -> list[subprocess.Popen[bytes]]:
+    """One webhook instance per log on one store; they share Telegram's 30/s, so each keeps half."""
+    bots = []
+    for log in logs:
+        port = _free_port()
+        bots.append(_start_bot(server, database_url, log, "--webhook-url", f"http://127.0.0.1:{port}/telegram",
+                               "--port", str(port), RATE_LIMIT_PER_SECOND="15", WEBHOOK_SECRET_TOKEN="s3cr3t",
+                               **settings))
+    return bots
+
+
+def _stop_all(bots: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate the instances still running and wait for them."""
+    for bot in bots:
+        if bot.poll() is None:
+            bot.terminate()
+            bot.wait(timeout=30)
+
+
 def test_sigkill_mid_broadcast_then_restart_delivers_every_digest_once(tmp_path: Path) -> None:
     world = make_due_store(tmp_path, private=CHATS, channels=CHANNELS)
     log = tmp_path / "bot.log"
@@ -119,12 +139,7 @@ def test_two_webhook_instances_on_postgresql_survive_losing_one(tmp_path: Path, 
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     with EmulatorThread(BotApiEmulator(rate_limits=RateLimits())) as server:
         _add_destinations(server, world.chat_ids)
-        bots = []
-        for log in logs:
-            port = _free_port()
-            # Two instances share Telegram's 30/s: each keeps half.
-            bots.append(_start_bot(server, postgres_url, log, "--webhook-url", f"http://127.0.0.1:{port}/telegram",
-                                   "--port", str(port), RATE_LIMIT_PER_SECOND="15", WEBHOOK_SECRET_TOKEN="s3cr3t"))
+        bots = _start_webhook_instances(server, postgres_url, logs)
         try:
             _wait(lambda: len(_digests(server)) >= CHATS // 3, timeout=60)
             bots[0].send_signal(signal.SIGKILL)
@@ -133,10 +148,7 @@ def test_two_webhook_instances_on_postgresql_survive_losing_one(tmp_path: Path, 
             _wait(lambda: len(_digests(server)) == len(world.chat_ids), timeout=90)
             time.sleep(1.0)
         finally:
-            for bot in bots:
-                if bot.poll() is None:
-                    bot.terminate()
-                    bot.wait(timeout=30)
+            _stop_all(bots)
         digests = _digests(server)
     _assert_each_chat_once(digests, world.chat_ids, CONCURRENCY, logs[0])
     assert all("kind=scheduled sent" in log.read_text() for log in logs), "both instances delivered a share"
@@ -222,12 +234,7 @@ def test_two_instances_on_postgresql_one_killed_the_other_takes_over_within_the_
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     with EmulatorThread(BotApiEmulator(rate_limits=RateLimits())) as server:
         _add_destinations(server, world.chat_ids)
-        bots = []
-        for log in logs:
-            port = _free_port()
-            bots.append(_start_bot(server, postgres_url, log, "--webhook-url", f"http://127.0.0.1:{port}/telegram",
-                                   "--port", str(port), RATE_LIMIT_PER_SECOND="15", WEBHOOK_SECRET_TOKEN="s3cr3t",
-                                   CLAIM_LEASE_SECONDS="300"))
+        bots = _start_webhook_instances(server, postgres_url, logs, CLAIM_LEASE_SECONDS="300")
         try:
             _wait(lambda: len(_digests(server)) >= CHATS // 3 and _lease_holder_pids(world.engine), timeout=60)
             victim = next(bot for bot in bots if bot.pid in _lease_holder_pids(world.engine))
@@ -239,10 +246,7 @@ def test_two_instances_on_postgresql_one_killed_the_other_takes_over_within_the_
             all_delivered_after = time.monotonic() - killed_at
             time.sleep(1.0)
         finally:
-            for bot in bots:
-                if bot.poll() is None:
-                    bot.terminate()
-                    bot.wait(timeout=30)
+            _stop_all(bots)
         digests = _digests(server)
     survivor_log = logs[1 - bots.index(victim)]
     print(f"postgresql: every digest delivered {all_delivered_after:.1f} s after one of two instances was killed")
