@@ -11,6 +11,11 @@ paper and link rows, every column, read back), measured in the same process righ
 migrated the same way (same tables, indexes and triggers, so the search queue's trigger fires per paper; the bot's
 pragmas), one transaction. It says what ingesting costs beyond writing its rows at all, so machine speed cancels
 out. The ratio to the paper rows alone is printed beside it.
+
+Paper vectors (storage/vectors.py) are derived data, like search entries: the product writes them after a batch of
+digests is stored (Ingestor.write_vectors, what `python -m bot ingest` and /ingest call next). That pass is timed
+apart and printed beside the ratio, with a second ratio counting it against a bare write of every row including
+the vectors.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ BARE_ROUNDS = 5
 SHAPE_COPIES = 20
 PHASES = (*TARGETS, "shapes", "10 MB")
 STORED_TABLES = ("digest", "paper", "digestpaper")  # what ingestion writes (the search queue by trigger)
+VECTOR_TABLE = "paper_vector"  # what Ingestor.write_vectors writes after the batch
 
 
 def _cpu_busy() -> dict[int, int]:
@@ -86,13 +92,13 @@ class _Clock:
         return time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
-def _stored_rows(engine: Any) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """Every row the run stored in the tables ingestion writes, with the INSERT for each table, in key order."""
+def _stored_rows(engine: Any, names: tuple[str, ...]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """Every row the run stored in these tables, with the INSERT for each table, in key order."""
     raw = engine.raw_connection()
     try:
         driver = raw.driver_connection
         tables = []
-        for table in STORED_TABLES:
+        for table in names:
             columns = [row[1] for row in driver.execute(f"PRAGMA table_info({table})")]
             rows = driver.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid").fetchall()
             tables.append((f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
@@ -121,14 +127,18 @@ def bare_insert(folder: str, name: str, tables: list[tuple[str, list[tuple[Any, 
 
 
 def _bare_baseline(folder: str, engine: Any) -> dict[str, Any]:
-    """Median (wall, CPU) of BARE_ROUNDS bare inserts of every stored row, and of the paper rows alone."""
-    tables = _stored_rows(engine)
+    """Median (wall, CPU) of BARE_ROUNDS bare inserts of every row ingestion stored, of those and the vectors, and
+    of the paper rows alone."""
+    tables = _stored_rows(engine, STORED_TABLES)
+    vectors = _stored_rows(engine, (VECTOR_TABLE,))
     papers = [table for table in tables if table[0].startswith("INSERT INTO paper ")]
     every = [bare_insert(folder, f"bare-{n}", tables) for n in range(BARE_ROUNDS)]
+    with_vectors = [bare_insert(folder, f"bare-vectors-{n}", tables + vectors) for n in range(BARE_ROUNDS)]
     alone = [bare_insert(folder, f"bare-papers-{n}", papers) for n in range(BARE_ROUNDS)]
-    return {"bare_rows": {sql.split()[2]: len(rows) for sql, rows in tables},
+    return {"bare_rows": {sql.split()[2]: len(rows) for sql, rows in tables + vectors},
             "bare_seconds": round(statistics.median(b[0] for b in every), 4),
             "bare_cpu_seconds": round(statistics.median(b[1] for b in every), 4),
+            "bare_vector_cpu_seconds": round(statistics.median(b[1] for b in with_vectors), 4),
             "bare_paper_seconds": round(statistics.median(b[0] for b in alone), 4),
             "bare_paper_cpu_seconds": round(statistics.median(b[1] for b in alone), 4)}
 
@@ -152,6 +162,9 @@ def _measure_rates(phase: str, papers: int, folder: str) -> dict[str, Any]:
         clock = _Clock()
         reports = [ingestor.ingest_text(text, source=f"copy-{i}") for i, text in enumerate(corpus)]
         elapsed, cpu = clock.read()
+        clock = _Clock()
+        vectors = ingestor.write_vectors()
+        vector_elapsed, vector_cpu = clock.read()
         failed = [r.error for r in reports if r.error]
         if failed:
             raise SystemExit(f"bench: ingest failed: {failed[0]}")
@@ -159,6 +172,8 @@ def _measure_rates(phase: str, papers: int, folder: str) -> dict[str, Any]:
         stored = sum(r.new for r in reports)
         extra = _bare_baseline(folder, engine)
         engine.dispose()
+        extra.update(vectors=vectors, vector_seconds=round(vector_elapsed, 3), vector_cpu_seconds=round(vector_cpu, 3),
+                     vector_cpu_ratio=round((cpu + vector_cpu) / extra["bare_vector_cpu_seconds"], 2))
         extra.update(ratio=round(elapsed / extra["bare_seconds"], 2),
                      cpu_ratio=round(cpu / extra["bare_cpu_seconds"], 2),
                      paper_ratio=round(elapsed / extra["bare_paper_seconds"], 2),
@@ -267,6 +282,11 @@ def print_tables(rows: list[dict[str, Any]], runs: int) -> None:
               f"one transaction, into a fresh store migrated the same way, indexes and triggers included; median of "
               f"{BARE_ROUNDS}); target ≤ {TARGET_RATIO:g}×, verdict on CPU time. 'papers only': CPU ratio to the paper "
               f"rows alone.")
+        for row in stored:
+            print(f"run {row['run']}: vectors of {row['vectors']:,} papers written after the batch in "
+                  f"{row['vector_seconds']:.2f} s ({row['vector_cpu_seconds']:.2f} cpu-s, "
+                  f"{row['vector_cpu_seconds'] / max(row['vectors'], 1) * 1e6:.0f} µs a paper); parse+store and "
+                  f"vectors ÷ every row bare, vectors included: {row['vector_cpu_ratio']:.2f}× CPU")
     if runs > 1:
         for phase in TARGETS:
             wall = sorted(row["papers_per_s"] for row in rows if row["phase"] == phase)

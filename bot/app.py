@@ -17,8 +17,9 @@ from bot.metrics import BotMetrics
 from bot.pacing import PaceLimits, Pacer
 from bot.resolution import schedule_arxiv_resolution
 from bot.scheduler import schedule_ticks
-from bot.services import SERVICES_KEY, Services, system_clock
+from bot.services import SERVICES_KEY, Services, services_of, system_clock
 from bot.sources import register_configured_sources, schedule_source_checks
+from storage.vectors import backfill_paper_vectors
 
 MENU = ("today", "search", "categories", "keywords", "taste", "time", "lang", "favorites", "import", "export",
         "settings", "subscribe", "unsubscribe", "help")
@@ -54,8 +55,10 @@ async def _register_menu(application: Application) -> None:  # type: ignore[type
 
 
 async def _start(application: Application) -> None:  # type: ignore[type-arg]
-    """Join the process registry (taking over dead leases on SQLite), then show the command menu."""
+    """Join the process registry (taking over dead leases on SQLite), give vectors to papers a crash left without
+    them, then show the command menu."""
     await register_process(application)
+    await services_of(application).db(lambda session: backfill_paper_vectors(session.connection()))
     await _register_menu(application)
 
 

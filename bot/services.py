@@ -149,6 +149,7 @@ async def ingest_digest(services: Services, text: str, *, source: str, markup: s
                         timeout=services.settings.fetch_timeout)
     report = await asyncio.to_thread(ingestor.ingest_text, text, source=source, markup=markup)
     services.metrics.count_ingestion(report)
-    if report.new or report.merged:  # index now, so no subscriber's /search waits for it
+    if report.new or report.merged:  # vectors and search entries now, so no pick or /search goes without them
+        await asyncio.to_thread(ingestor.write_vectors)
         await services.db(index_pending)
     return report

@@ -19,7 +19,7 @@ from storage.ingest_sql import PAPER_COLUMNS, IngestStatements, statements_for
 from storage.models import Digest, Paper, utcnow
 from storage.parsing import ET_AL, DigestFormatError, ParsedPaper, title_key
 from storage.reader.assemble import read_document
-from storage.vectors import store_paper_vectors
+from storage.vectors import refresh_paper_vectors
 
 log = logging.getLogger(__name__)
 TRAINING_LIMIT = 5000
@@ -58,6 +58,7 @@ class Ingestor:
     max_bytes: int = DEFAULT_MAX_BYTES
     timeout: float = DEFAULT_TIMEOUT
     _learnt_drafts: set[int] = field(default_factory=set)
+    _vectors_due: list[int] = field(default_factory=list)  # papers stored or changed since write_vectors
 
     def ingest_sources(self, sources: Iterable[str], *, digest_date: date | None = None) -> list[IngestReport]:
         """Ingest files and URLs one by one; a bad one is reported and the rest still go in."""
@@ -70,6 +71,7 @@ class Ingestor:
                 continue
             reports.append(self.ingest_text(document.text, source=source, digest_date=digest_date,
                                             markup=document.markup))
+        self.write_vectors()
         return reports
 
     def ingest_text(self, text: str, *, source: str, digest_date: date | None = None,
@@ -93,12 +95,22 @@ class Ingestor:
                                         already_ingested=True, problems=parsed.problems,
                                         not_papers=parsed.not_papers)
                 rank = digest_date or utcnow().date()
-                new, merged = self._store_papers(connection, statements, digest_id, rank, parsed.papers)
+                new, merged, stored = self._store_papers(connection, statements, digest_id, rank, parsed.papers)
         except Exception as error:  # the transaction rolled back: report, keep the batch going
             log.exception("ingest: storing %s failed", source)
             return IngestReport(source=source, error=f"store: {type(error).__name__}: {error}")
+        self._vectors_due.extend(stored)
         return IngestReport(source=source, found=len(parsed.papers), new=new, merged=merged,
                             digest_id=digest_id, problems=parsed.problems, not_papers=parsed.not_papers)
+
+    def write_vectors(self) -> int:
+        """Compute and store the vectors of every paper stored or changed since the last call, in large batches
+        (callers call it once their digests are in); how many were written."""
+        due, self._vectors_due = self._vectors_due, []
+        if not due:
+            return 0
+        with self.engine.begin() as connection:
+            return refresh_paper_vectors(connection, due)
 
     def _category_model(self, connection: Connection) -> CategoryModel:
         """Train on the newest tagged papers in the store, once per Ingestor."""
@@ -116,8 +128,9 @@ class Ingestor:
         return self.model
 
     def _store_papers(self, connection: Connection, statements: IngestStatements, digest_id: int, rank: date,
-                      papers: tuple[ParsedPaper, ...]) -> tuple[int, int]:
-        """Create or merge every paper of one digest and link it to the digest, in a few bulk statements."""
+                      papers: tuple[ParsedPaper, ...]) -> tuple[int, int, list[int]]:
+        """Create or merge every paper of one digest and link it to the digest, in a few bulk statements; how many
+        are new and merged, and the ids of both (their vectors are due)."""
         model = self._category_model(connection)
         keyed = [(parsed, paper_keys(parsed)) for parsed in papers]
         found = _existing_papers(connection, statements, keyed)
@@ -145,12 +158,12 @@ class Ingestor:
         _insert_papers(connection, statements, fresh)
         if merged:
             statements.update_papers(connection, [(paper.id, _columns_of(paper)) for paper in merged])
+            statements.forget_vectors(connection, [paper.id for paper in merged])  # stale until write_vectors
         links: dict[int, tuple[int, int, int, bool, bool]] = {}
         for parsed, paper in placed:
             links.setdefault(paper.id, (digest_id, paper.id, parsed.position, parsed.minor, parsed.highlight))
         statements.link_papers(connection, list(links.values()))
-        store_paper_vectors(connection, unique)
-        return len(fresh), len(merged)
+        return len(fresh), len(merged), [paper.id for paper in unique]
 
 
 @dataclass(slots=True)

@@ -58,6 +58,9 @@ class IngestStatements:
             f"VALUES ({', '.join('?' * (len(PAPER_COLUMNS) + 2))})")
         self._update = self._sql(
             f"UPDATE paper SET {', '.join(f'{name} = ?' for name in PAPER_COLUMNS)} WHERE id = ?")
+        self._vector = self._sql("INSERT INTO paper_vector (paper_id, features) VALUES (?, ?) "
+                                 "ON CONFLICT (paper_id) DO UPDATE SET features = excluded.features")
+        self._forget_vectors = self._sql(f"DELETE FROM paper_vector WHERE paper_id {one_of}")
         self._link = self._sql(
             "INSERT INTO digestpaper (digest_id, paper_id, position, minor, highlight) VALUES (?, ?, ?, ?, ?)")
 
@@ -141,6 +144,16 @@ class IngestStatements:
     def link_papers(self, connection: Connection, links: Sequence[tuple[int, int, int, bool, bool]]) -> None:
         """Record where each paper stood in the digest: (digest_id, paper_id, position, minor, highlight)."""
         _execute_many(connection, self._link, links)
+
+    def forget_vectors(self, connection: Connection, paper_ids: Sequence[int]) -> None:
+        """Drop the vectors of papers whose text changed; a paper without one is recomputed (backfill at worst)."""
+        ids = json.dumps(list(paper_ids)) if self.sqlite else list(paper_ids)
+        with _driver_cursor(connection) as cursor:
+            cursor.execute(self._forget_vectors, (ids,))
+
+    def store_vectors(self, connection: Connection, rows: Sequence[tuple[int, bytes]]) -> None:
+        """Write papers' vectors, (paper_id, features), replacing the ones they had."""
+        _execute_many(connection, self._vector, rows)
 
 
 @contextmanager

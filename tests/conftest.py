@@ -52,6 +52,7 @@ def ingest_samples(engine: Engine) -> None:
     ingestor = Ingestor(engine)
     for prefix, day in SAMPLE_DATES.items():
         assert ingestor.ingest_text(sample_text(prefix), source=prefix, digest_date=day).ok
+    ingestor.write_vectors()
 
 
 def card_tags(messages: list[SentMessage]) -> list[str]:

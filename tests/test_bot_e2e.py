@@ -308,6 +308,8 @@ async def test_admin_ingests_a_document_a_reply_and_rejects_junk(world: World) -
     assert "1 papers found, 1 new" in report.plain_text
     with session_scope(world.engine) as session:  # indexed at once: no /search is left to write the entries
         assert session.connection().execute(text("SELECT count(*) FROM search_queue")).scalar_one() == 0
+        without_vector = "SELECT count(*) FROM paper WHERE id NOT IN (SELECT paper_id FROM paper_vector)"
+        assert session.connection().execute(text(without_vector)).scalar_one() == 0, "every paper has its vector"
     (again,) = await bot.send_document(ADMIN, ADMIN, "robots-again.txt", digest, caption="/ingest")
     assert "ingested before" in again.plain_text
     junk_message_id = world.emulator.user_sends_document(ADMIN, ADMIN, "junk.bin", b"\x89PNG\x00\x00\x00binary")

@@ -23,6 +23,7 @@ ALL = ["LG", "CV", "CL", "AS", "RO"]
 def test_an_imported_library_ranks_a_chat_without_favourites(engine: Engine) -> None:
     ingestor = Ingestor(engine)
     assert ingestor.ingest_text(older_digest(), source="older", digest_date=date(2026, 11, 1)).ok
+    ingestor.write_vectors()
     library = parse_library(grasping_bibtex())
     with session_scope(engine) as session:
         assert read_taste(session=session, chat_id=9) is None
@@ -36,6 +37,7 @@ def test_an_imported_library_ranks_a_chat_without_favourites(engine: Engine) -> 
         summary = taste_summary(session=session, chat_id=9)
         assert (summary.favourites, summary.imported, summary.ranking) == (0, 3, True)
     assert ingestor.ingest_text(newer_digest(), source="newer", digest_date=date(2026, 11, 2)).ok
+    ingestor.write_vectors()
     with session_scope(engine) as session:
         pick = pick_for_destination(session=session, chat_id=9, categories=ALL, limit=6)
     grasping = {title for _tag, title, *_rest in GRASPING}

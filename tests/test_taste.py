@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 from alembic import command
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, text
 from sqlmodel import Session, select
 
@@ -17,13 +19,17 @@ from storage.models import Paper, PaperVector, TasteMode
 from storage.papers import pick_for_destination, pick_unseen_papers
 from storage.taste import combine, dot_many, ranking_is_on, read_taste, set_taste_mode, top_words
 from storage.vectors import (
+    PaperFields,
     SparseVector,
     VectorBatch,
     author_key,
     backfill_paper_vectors,
     chinese_bigrams,
+    chinese_slots,
     english_words,
     paper_vector,
+    slot_of,
+    vectors_of,
 )
 from tests.conftest import ingest_samples
 from tests.taste_fixtures import GRASPING, REASONING, newer_digest, older_digest
@@ -42,6 +48,22 @@ def test_words_bigrams_and_authors_are_features() -> None:
     assert english_words("The Chain-of-Thought of LLMs, a survey") == ["chain-of-thought", "llms", "survey"]
     assert chinese_bigrams("机械手抓取 ok 触觉") == ["机械", "械手", "手抓", "抓取", "触觉"]
     assert author_key("Jie Ren") == author_key("J Ren") == "@ren_j"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="机械手抓取触觉学习 ab,。\n\u4e00\u9fff\u4dff\ua000", max_size=30), max_size=6))
+def test_chinese_features_found_in_arrays_are_the_bigrams_and_their_slots(texts: list[str]) -> None:
+    slots, owners = chinese_slots(texts)
+    found = sorted(zip(owners.tolist(), slots.tolist(), strict=True))
+    expected = sorted((index, slot_of(gram)) for index, text in enumerate(texts) for gram in chinese_bigrams(text))
+    assert found == expected
+
+
+def test_vectors_of_a_batch_are_the_vectors_of_each_paper() -> None:
+    papers = [PaperFields(None, title, None, abstract, summary, authors.split(", "))
+              for _tag, title, authors, summary, abstract in GRASPING + REASONING]
+    for alone, batched in zip([vectors_of([paper])[0] for paper in papers], vectors_of(papers), strict=True):
+        assert np.array_equal(alone.slots, batched.slots) and np.allclose(alone.weights, batched.weights)
 
 
 def test_a_vector_survives_storage_and_has_length_one() -> None:
@@ -79,6 +101,7 @@ def _store(engine: Engine) -> dict[str, int]:
     ingestor = Ingestor(engine)
     assert ingestor.ingest_text(older_digest(), source="older", digest_date=date(2026, 11, 1)).ok
     assert ingestor.ingest_text(newer_digest(), source="newer", digest_date=date(2026, 11, 2)).ok
+    ingestor.write_vectors()
     with session_scope(engine) as session:
         return {paper.title_en: paper.id for paper in session.exec(select(Paper))}
 

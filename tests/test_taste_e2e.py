@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bot.emulator import BotApiEmulator, SentMessage
 from bot.playground import Playground, emulator_settings, running_bot
@@ -30,12 +30,19 @@ class World:
     engine: Engine
 
 
+def _ingest(engine: Engine, text: str, *, source: str, day: date) -> None:
+    """Store a digest as /ingest does: its papers, then their vectors."""
+    ingestor = Ingestor(engine)
+    assert ingestor.ingest_text(text, source=source, digest_date=day).ok
+    assert ingestor.write_vectors() > 0
+
+
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     """The older fixture digest in a fresh store; readers in private chats and a group, the bot polling."""
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     engine = open_store(url)
-    assert Ingestor(engine).ingest_text(older_digest(), source="older", digest_date=date(2026, 11, 20)).ok
+    _ingest(engine, older_digest(), source="older", day=date(2026, 11, 20))
     async with BotApiEmulator() as emulator:
         for user in (STARRING, PLAIN, SWITCHED_OFF, GROUP_ADMIN, MEMBER):
             emulator.add_private_chat(user, first_name="Reader", language_code="en")
@@ -82,7 +89,7 @@ async def test_stars_bring_papers_of_that_kind_first_with_reasons(world: World) 
     await _star_grasping(world, SWITCHED_OFF)
     (off,) = await bot.say(SWITCHED_OFF, SWITCHED_OFF, "/taste off")
     assert "switched off" in off.plain_text
-    assert Ingestor(world.engine).ingest_text(newer_digest(), source="newer", digest_date=date(2026, 11, 21)).ok
+    _ingest(world.engine, newer_digest(), source="newer", day=date(2026, 11, 21))
 
     ranked = await bot.say(STARRING, STARRING, "/today")
     today = await bot.say(PLAIN, PLAIN, "/today")
@@ -121,7 +128,7 @@ async def test_taste_and_settings_say_what_ranking_rests_on(world: World) -> Non
 
 async def test_reason_line_speaks_the_chats_language(world: World) -> None:
     await _star_grasping(world, ZH_STARRING)
-    assert Ingestor(world.engine).ingest_text(newer_digest(), source="newer", digest_date=date(2026, 11, 21)).ok
+    _ingest(world.engine, newer_digest(), source="newer", day=date(2026, 11, 21))
     ranked = await world.bot.say(ZH_STARRING, ZH_STARRING, "/today")
     assert reason_lines(ranked) and all(line.startswith("≈ ⭐ 近似收藏：") for line in reason_lines(ranked))
     (taste,) = await world.bot.say(ZH_STARRING, ZH_STARRING, "/taste")
@@ -150,7 +157,7 @@ async def test_importing_a_bib_ranks_a_chat_without_favourites(world: World) -> 
                          "1 of them is a paper I have; its full text counts.",
                          "1 entry without a title was skipped."]
     assert "Ranking by taste: on." in report.plain_text
-    assert Ingestor(world.engine).ingest_text(newer_digest(), source="newer", digest_date=date(2026, 11, 21)).ok
+    _ingest(world.engine, newer_digest(), source="newer", day=date(2026, 11, 21))
     ranked = await bot.say(STARRING, STARRING, "/today")
     today = await bot.say(PLAIN, PLAIN, "/today")
     assert set(titles_in(ranked)[:3]) <= GRASPING_TITLES and titles_in(ranked) != titles_in(today)
@@ -191,3 +198,18 @@ async def test_bad_imports_say_why_in_one_line_and_change_nothing(world: World) 
     (accepted,) = await bot.send_document(GROUP, GROUP_ADMIN, "lib.bib", grasping_bibtex().encode(),
                                           caption="/import")
     assert accepted.plain_text.startswith("Imported 3 papers")
+
+
+async def test_papers_a_crash_left_without_vectors_get_them_when_the_bot_starts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = open_store(url)
+    report = Ingestor(engine).ingest_text(older_digest(), source="older", digest_date=date(2026, 11, 20))
+    missing = text("SELECT count(*) FROM paper WHERE id NOT IN (SELECT paper_id FROM paper_vector)")
+    with engine.connect() as connection:  # stored, and the process died before writing their vectors
+        assert connection.execute(missing).scalar_one() == report.new > 0
+    async with BotApiEmulator() as emulator:
+        clock = FakeClock(datetime(2026, 11, 22, 0, 30, tzinfo=UTC))
+        async with running_bot(emulator_settings(emulator, url), engine, emulator=emulator, clock=clock):
+            with engine.connect() as connection:
+                assert connection.execute(missing).scalar_one() == 0
+    engine.dispose()
