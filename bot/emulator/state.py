@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from bot.emulator.markup import _inline_buttons
@@ -197,3 +199,100 @@ class _Webhook:
     max_connections: int
     last_error_date: int | None = None
     last_error_message: str | None = None
+
+
+def _commands_key(scope: dict[str, Any] | None, language_code: str | None) -> tuple[str, str]:
+    """Commands are stored per (scope, language); no fallback between them, as with getMyCommands."""
+    return json.dumps(scope or {"type": "default"}, sort_keys=True), language_code or ""
+
+
+class ChatState:
+    """Bot API JSON for what the emulator holds, shared by the control API and the Bot API methods."""
+
+    def _store_file(self, file_name: str, content: bytes, mime_type: str) -> EmulatedFile:
+        number = next(self._ids)
+        file = EmulatedFile(
+            file_id=f"BQACAgIAAxkBAAI{number:08d}",
+            file_unique_id=f"AgAD{number:06d}",
+            file_name=file_name,
+            mime_type=mime_type,
+            content=content,
+            file_path=f"documents/file_{number}{PurePosixPath(file_name).suffix}",
+        )
+        self._files[file.file_id] = file
+        return file
+
+    def _add_thread(self, message: dict[str, Any], chat: _Chat, thread_id: int | None) -> None:
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            if chat.is_forum:
+                message["is_topic_message"] = True
+
+    def _sent_json(self, message: SentMessage, *, with_reply: bool = True) -> dict[str, Any]:
+        """Bot API Message for a bot message in its current state."""
+        chat = self._chats[message.chat_id]
+        out: dict[str, Any] = {
+            "message_id": message.message_id,
+            "from": self.bot_user.to_json(),
+            "chat": chat.to_json(),
+            "date": message.date,
+        }
+        if chat.type == "channel":  # a channel's posts come from the channel itself, not from a user
+            del out["from"]
+            out["sender_chat"] = chat.to_json()
+        self._add_thread(out, chat, message.message_thread_id)
+        if with_reply and message.reply_to_message_id is not None:
+            replied = self._message_json(chat.id, message.reply_to_message_id)
+            if replied is not None:
+                out["reply_to_message"] = replied
+        if message.edit_date is not None:
+            out["edit_date"] = message.edit_date
+        prefix = "caption_" if message.document is not None else ""
+        if message.document is not None:
+            out["document"] = message.document.document_json()
+        if message.plain_text:
+            out["caption" if prefix else "text"] = message.plain_text
+        if message.entities:
+            out[f"{prefix}entities"] = message.entities
+        if message.buttons:
+            out["reply_markup"] = message.reply_markup
+        return out
+
+    def _message_json(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """Any live message (bot's or user's) as Telegram embeds it in reply_to_message."""
+        sent = self._sent.get((chat_id, message_id))
+        if sent is not None and not sent.deleted:
+            return self._sent_json(sent, with_reply=False)
+        message = self._user_messages.get((chat_id, message_id))
+        if message is None:
+            return None
+        return {key: value for key, value in message.items() if key != "reply_to_message"}
+
+    def _member_json(self, chat: _Chat, user: EmulatedUser) -> dict[str, Any]:
+        """Bot API ChatMember: creator, administrator, member or left."""
+        base: dict[str, Any] = {"user": user.to_json()}
+        if chat.type == "private":
+            return {**base, "status": "member"}
+        if user.id == chat.creator:
+            return {**base, "status": "creator", "is_anonymous": False}
+        if user.id not in chat.admins:
+            return {**base, "status": "member" if user.id in chat.members else "left"}
+        rights = (
+            "can_manage_chat",
+            "can_delete_messages",
+            "can_manage_video_chats",
+            "can_restrict_members",
+            "can_change_info",
+            "can_invite_users",
+            "can_pin_messages",
+        )
+        no_rights = ("can_be_edited", "is_anonymous", "can_promote_members", "can_post_stories")
+        posting = user.id in chat.posters
+        return {
+            **base,
+            "status": "administrator",
+            **dict.fromkeys(rights, True),
+            **dict.fromkeys((*no_rights, "can_edit_stories", "can_delete_stories"), False),
+            **({"can_manage_topics": True} if chat.is_forum else {}),
+            **({"can_post_messages": posting, "can_edit_messages": posting} if chat.type == "channel" else {}),
+        }
