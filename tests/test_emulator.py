@@ -4,6 +4,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import html
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -925,3 +927,16 @@ async def test_forum_topics_open_close_and_delete_like_telegram(emu: BotApiEmula
     with pytest.raises(ValueError, match="not a forum"):
         emu.create_forum_topic(USER, "dm")
     assert [m.plain_text for m in emu.sent(FORUM)] == ["hi", "general", "open again", "other topic"]
+
+
+# -- who imports the emulator ------------------------------------------------------------------------------------
+
+
+def test_the_running_bot_never_imports_the_emulator() -> None:
+    """Only tests, benches and the demo load bot.emulator; the modules `python -m bot run` starts from do not."""
+    probe = (
+        "import sys, bot.__main__, bot.app, bot.webhook, handlers; "
+        "print(sorted(m for m in sys.modules if m.startswith(('bot.emulator', 'bot.demo', 'bot.playground'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
