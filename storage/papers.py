@@ -23,7 +23,7 @@ from sqlalchemy import (
     tuple_,
     union,
 )
-from sqlalchemy.orm import Bundle, aliased
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from storage.keywords import sql_keyword_matches
@@ -120,20 +120,26 @@ def _pick(session: Session, statements: _PickStatements, *, chat_id: int, catego
         return []
     params: dict[str, object] = {"chat_id": chat_id, "thread_id": thread_id, "limit": limit,
                                  **_category_slots(categories)}
+    if statements.papers:
+        def read(statement: Select[Any]) -> list[Any]:
+            return list(session.exec(statement, params=params).all())
+    else:  # plain rows skip the ORM's loading: it cost a third of the pool query on SQLite
+        def read(statement: Select[Any]) -> list[Any]:
+            return list(session.connection().execute(statement, params).all())
     if keywords:
-        return list(session.exec(statements.filtered, params=params).all())
+        return read(statements.filtered)
     mark = read_seen_mark(session=session, chat_id=chat_id, thread_id=thread_id)
     top: GroupKey | None = None
     if mark is not None and mark.covers(categories):
         params |= {"top_date": mark.top[0], "top_digest": mark.top[1], "below_date": mark.below[0],
                    "below_digest": mark.below[1], "through": mark.through_digest_id,
                    "enriched_since": mark.made_at - INGEST_COMMIT_MARGIN}
-        items = list(session.exec(statements.past_mark, params=params).all())
+        items = read(statements.past_mark)
     else:
         mark = None
-        rows = session.exec(statements.with_top, params=params).all()
-        items = [row[0] for row in rows]
-        top = (rows[0][1], rows[0][2]) if rows else None
+        rows = read(statements.with_top)
+        items = [row[0] for row in rows] if statements.papers else rows  # a pool row may keep the top's columns
+        top = (rows[0][-2], rows[0][-1]) if rows else None
     _move_seen_mark(session, chat_id=chat_id, thread_id=thread_id, categories=categories, papers=items, mark=mark,
                     top=top)
     return items
@@ -225,30 +231,33 @@ class _PickStatements:
     with_top: Select[Any]  # with the top group of the categories alongside (read once, not per row)
     filtered: Select[Any]  # only destinations with keywords pay for the keyword probes
     past_mark: Select[Any]
+    papers: bool  # items are whole papers, loaded by the session; else plain rows of the columns selected
 
 
 def _pick_statements(item: Any, source: FromClause) -> _PickStatements:
-    """The pick statements selecting `item` (a whole paper, or the columns ranking needs) from `source`."""
+    """The pick statements selecting `item` (the Paper entity, or the columns ranking needs) from `source`."""
+    papers = item is Paper
+    items = (item,) if papers else tuple(item)
     with_top = (
-        select(item, select(_TOP_OF_CATEGORIES.c.rank_date).scalar_subquery(),
+        select(*items, select(_TOP_OF_CATEGORIES.c.rank_date).scalar_subquery(),
                select(_TOP_OF_CATEGORIES.c.rank_digest_id).scalar_subquery())
         .select_from(source).where(_IN_CATEGORIES, _UNSEEN).order_by(*_PICK_ORDER).limit(bindparam("limit"))
     )
     filtered = (
-        select(item).select_from(source)
+        select(*items).select_from(source)
         .where(or_(_IN_CATEGORIES, _keyword_of_destination(exclude=False)), ~_keyword_of_destination(exclude=True),
                _UNSEEN)
         .order_by(*_PICK_ORDER).limit(bindparam("limit"))
     )
-    past_mark = (select(item).select_from(source).where(Paper.id.in_(_PAST_MARK_IDS))
+    past_mark = (select(*items).select_from(source).where(Paper.id.in_(_PAST_MARK_IDS))
                  .order_by(*_PICK_ORDER).limit(bindparam("limit")))
-    return _PickStatements(with_top, filtered, past_mark)
+    return _PickStatements(with_top, filtered, past_mark, papers)
 
 
 # Built once: this runs for every chat of every broadcast, and building a statement cost as much as running it.
 _PAPERS = _pick_statements(Paper, Paper.__table__)  # type: ignore[attr-defined]
 # Ranking reads the pool's ids, groups and vectors in one statement, and whole papers only for those it keeps.
-_POOL = _pick_statements(Bundle("pool", Paper.id, Paper.rank_date, Paper.rank_digest_id, PaperVector.features),
+_POOL = _pick_statements((Paper.id, Paper.rank_date, Paper.rank_digest_id, PaperVector.features),
                          outerjoin(Paper, PaperVector, PaperVector.paper_id == Paper.id))
 
 
@@ -261,5 +270,8 @@ def papers_by_ids(*, session: Session, paper_ids: Sequence[int]) -> list[Paper]:
     """The stored papers among these ids, in the order asked for."""
     if not paper_ids:
         return []
-    found = {paper.id: paper for paper in session.exec(select(Paper).where(Paper.id.in_(list(paper_ids))))}
+    found = {paper.id: paper for paper in session.exec(_PAPERS_BY_IDS, params={"ids": list(paper_ids)})}
     return [found[paper_id] for paper_id in paper_ids if paper_id in found]
+
+
+_PAPERS_BY_IDS = select(Paper).where(Paper.id.in_(bindparam("ids", expanding=True)))  # built once: see _PAPERS

@@ -87,8 +87,23 @@ def combine(positives: VectorBatch, negatives: VectorBatch) -> SparseVector:
     if negatives.count:
         slots = np.concatenate([slots, negatives.slots])
         weights = np.concatenate([weights, negatives.weights * np.float32(-NEGATIVE_WEIGHT / negatives.count)])
-    unique, where = np.unique(slots, return_inverse=True)
+    unique, where = _group_slots(slots)
     return SparseVector(unique, np.bincount(where, weights=weights, minlength=len(unique)).astype(np.float32))
+
+
+def _group_slots(slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct slots, sorted, and where each slot falls among them: np.unique(return_inverse=True), but a
+    stable sort finds the sorted runs each vector brings (np.unique took twice as long on a pick's taste)."""
+    if not len(slots):
+        return slots, np.zeros(0, dtype=np.intp)
+    order = slots.argsort(kind="stable")
+    ordered = slots[order]
+    first = np.empty(len(ordered), dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    where = np.empty(len(ordered), dtype=np.intp)
+    where[order] = np.cumsum(first) - 1
+    return ordered[first], where
 
 
 def dot_many(vector: SparseVector, others: VectorBatch) -> np.ndarray:
