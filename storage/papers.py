@@ -30,15 +30,18 @@ from storage.keywords import sql_keyword_matches
 from storage.models import GENERAL_THREAD, Category, ChatKeyword, Delivery, Digest, DigestPaper, Paper, PaperVector
 from storage.seen_marks import (
     INGEST_COMMIT_MARGIN,
+    MARK_COLUMNS,
+    MARK_OF_DESTINATION,
     MARK_REFRESH_INTERVAL,
     NO_GROUP,
     GroupKey,
     Mark,
+    mark_of,
     read_seen_mark,
     save_seen_mark,
     settled_digest_id,
 )
-from storage.taste import POOL_SIZE, TasteSource, rank, read_taste
+from storage.taste import POOL_SIZE, TasteSource, rank, read_taste_along, taste_statement
 from storage.vectors import VectorBatch
 
 EXPORT_KEYS = ("id", "category", "category_inferred", "title_en", "title_zh", "authors", "authors_truncated",
@@ -84,8 +87,11 @@ def pick_unseen_papers(*, session: Session, chat_id: int, categories: Sequence[s
     Without, the pick skips the run of papers the destination's seen mark says it was sent, and moves the mark
     when the destination has caught up with it, so the cost stays the same however many papers it has seen.
     """
+    if not categories or limit <= 0:
+        return []
+    mark = None if keywords else read_seen_mark(session=session, chat_id=chat_id, thread_id=thread_id)
     return _pick(session, _PAPERS, chat_id=chat_id, categories=categories, limit=limit, thread_id=thread_id,
-                 keywords=keywords)
+                 keywords=keywords, mark=mark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +106,19 @@ def pick_for_destination(*, session: Session, chat_id: int, categories: Sequence
                          thread_id: int = GENERAL_THREAD, keywords: bool = False) -> Pick:
     """The destination's next papers: today's order, or, when it ranks by taste, the closest to its taste among
     the next POOL_SIZE unseen papers of today's order (so its digest stays as fresh as anyone's), leaving out
-    papers the chat already starred or imported."""
-    taste = read_taste(session=session, chat_id=chat_id, thread_id=thread_id) if categories and limit > 0 else None
+    papers the chat already starred or imported.
+
+    The taste and the seen mark come in one round trip (the mark is of no use with keywords, but costs nothing
+    there)."""
+    if not categories or limit <= 0:
+        return Pick([])
+    taste, choice = read_taste_along(_TASTE_AND_MARK, session=session, chat_id=chat_id, thread_id=thread_id)
+    mark = None if keywords else mark_of(choice)
     if taste is None:
-        return Pick(pick_unseen_papers(session=session, chat_id=chat_id, categories=categories, limit=limit,
-                                       thread_id=thread_id, keywords=keywords))
+        return Pick(_pick(session, _PAPERS, chat_id=chat_id, categories=categories, limit=limit, thread_id=thread_id,
+                          keywords=keywords, mark=mark))
     pool = _pick(session, _POOL, chat_id=chat_id, categories=categories, limit=max(limit, POOL_SIZE),
-                 thread_id=thread_id, keywords=keywords)
+                 thread_id=thread_id, keywords=keywords, mark=mark)
     pool = [row for row in pool if row.id not in taste.kept]
     ranked = rank(taste, [row.id for row in pool], VectorBatch.from_bytes([row.features for row in pool]), limit)
     papers = papers_by_ids(session=session, paper_ids=[item.paper_id for item in ranked])
@@ -114,10 +126,9 @@ def pick_for_destination(*, session: Session, chat_id: int, categories: Sequence
 
 
 def _pick(session: Session, statements: _PickStatements, *, chat_id: int, categories: Sequence[str], limit: int,
-          thread_id: int, keywords: bool) -> list[Any]:
-    """The destination's next `limit` items in today's order, as the statements select them; moves its seen mark."""
-    if not categories or limit <= 0:
-        return []
+          thread_id: int, keywords: bool, mark: Mark | None) -> list[Any]:
+    """The destination's next `limit` items in today's order, as the statements select them, given its seen mark
+    (read by the caller); moves the mark."""
     params: dict[str, object] = {"chat_id": chat_id, "thread_id": thread_id, "limit": limit,
                                  **_category_slots(categories)}
     if statements.papers:
@@ -128,7 +139,6 @@ def _pick(session: Session, statements: _PickStatements, *, chat_id: int, catego
             return list(session.connection().execute(statement, params).all())
     if keywords:
         return read(statements.filtered)
-    mark = read_seen_mark(session=session, chat_id=chat_id, thread_id=thread_id)
     top: GroupKey | None = None
     if mark is not None and mark.covers(categories):
         params |= {"top_date": mark.top[0], "top_digest": mark.top[1], "below_date": mark.below[0],
@@ -259,6 +269,8 @@ _PAPERS = _pick_statements(Paper, Paper.__table__)  # type: ignore[attr-defined]
 # Ranking reads the pool's ids, groups and vectors in one statement, and whole papers only for those it keeps.
 _POOL = _pick_statements((Paper.id, Paper.rank_date, Paper.rank_digest_id, PaperVector.features),
                          outerjoin(Paper, PaperVector, PaperVector.paper_id == Paper.id))
+# A pick's first statement: the destination's taste (storage.taste) with its seen mark alongside.
+_TASTE_AND_MARK = taste_statement(MARK_COLUMNS, MARK_OF_DESTINATION)
 
 
 def get_paper(*, session: Session, paper_id: int) -> Paper | None:

@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
+    CompoundSelect,
+    FromClause,
     Integer,
     LargeBinary,
+    Row,
     String,
     bindparam,
     cast,
@@ -164,10 +169,21 @@ def read_taste(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREA
     choice lets them count, the negatives only when there are sources, so the two chats in three that rank by
     nothing get the one row saying what they chose.
     """
-    rows = session.connection().execute(_TASTE_ROWS, {"chat_id": chat_id, "thread_id": thread_id,
-                                                      "when_off": when_off}).all()
-    mode_value = next(row.mode for row in rows if row.kind == _MODE_ROW)
-    mode = TasteMode(mode_value) if mode_value else TasteMode.AUTO
+    return read_taste_along(_TASTE_ROWS, session=session, chat_id=chat_id, thread_id=thread_id,
+                            when_off=when_off)[0]
+
+
+def read_taste_along(statement: CompoundSelect, *, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD,
+                     when_off: bool = False) -> tuple[Taste | None, Row[Any]]:
+    """read_taste, running a statement taste_statement built with more columns, and the row that holds them."""
+    rows = session.connection().execute(statement, {"chat_id": chat_id, "thread_id": thread_id,
+                                                    "when_off": when_off}).all()
+    choice = next(row for row in rows if row.kind == _MODE_ROW)
+    return _taste_of(rows, TasteMode(choice.mode) if choice.mode else TasteMode.AUTO, when_off=when_off), choice
+
+
+def _taste_of(rows: Sequence[Row[Any]], mode: TasteMode, *, when_off: bool) -> Taste | None:
+    """The taste the rows of a taste statement make, if the destination ranks by it (or `when_off`)."""
     sources = [row for row in rows if row.kind in (_FAVOURITE_ROW, _IMPORTED_ROW)]
     if not sources or not (when_off or ranking_is_on(mode, len(sources))):
         return None
@@ -250,9 +266,23 @@ _NEGATIVES = (
            _SOURCES_COUNT, _KEEPS)
     .order_by(Delivery.paper_id.desc()).limit(NEGATIVES_READ).subquery()
 )
-# The subqueries keep their own ORDER BY and LIMIT: SQLite takes neither on a member of a UNION.
-_TASTE_ROWS = union_all(
-    select(literal(_MODE_ROW).label("kind"), cast(null(), Integer).label("paper_id"), _NO_TEXT.label("title_en"),
-           _NO_TEXT.label("title_zh"), cast(null(), LargeBinary).label("features"), _MODE.label("mode")),
-    *(select(*part.c, _NO_TEXT.label("mode")) for part in (_FAVOURITES, _IMPORTED, _NEGATIVES)),
-)
+
+
+def taste_statement(along: Sequence[ColumnElement[Any]] = (), along_from: FromClause | None = None) -> CompoundSelect:
+    """The statement read_taste runs: one row with the destination's choice, then its sources and negatives.
+
+    `along` are more columns the caller wants in the same round trip, read from `along_from` on the choice's row
+    (which must stay exactly one row) and NULL on the others.
+    """
+    choice = select(literal(_MODE_ROW).label("kind"), cast(null(), Integer).label("paper_id"),
+                    _NO_TEXT.label("title_en"), _NO_TEXT.label("title_zh"), cast(null(), LargeBinary).label("features"),
+                    _MODE.label("mode"), *along)
+    if along_from is not None:
+        choice = choice.select_from(along_from)
+    nothing = [cast(null(), column.type).label(column.key) for column in along]
+    # The subqueries keep their own ORDER BY and LIMIT: SQLite takes neither on a member of a UNION.
+    return union_all(choice, *(select(*part.c, _NO_TEXT.label("mode"), *nothing)
+                               for part in (_FAVOURITES, _IMPORTED, _NEGATIVES)))
+
+
+_TASTE_ROWS = taste_statement()
