@@ -36,7 +36,7 @@ _COLUMNS = ("categories", "top_date", "top_digest_id", "below_date", "below_dige
             "made_at")
 MARK_COLUMNS = tuple(_MARK.c[name] for name in _COLUMNS)
 _READ = select(*MARK_COLUMNS).where(_MARK.c.chat_id == bindparam("chat"), _MARK.c.thread_id == bindparam("thread"))
-# The destination's mark as one row however many it has (none: a row of NULLs), for a statement reading more.
+# The destination's mark as exactly one row (NULLs when it has none), for a statement that reads more with it.
 MARK_OF_DESTINATION = select(literal(1)).subquery("destination").outerjoin(
     _MARK, and_(_MARK.c.chat_id == bindparam("chat_id"), _MARK.c.thread_id == bindparam("thread_id")))
 _SETTLED_DIGEST = (select(Digest.id).where(Digest.ingested_at < bindparam("settled_before"))

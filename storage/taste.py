@@ -166,8 +166,8 @@ def read_taste(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREA
     """The destination's taste when its digest is ranked by it (or, with `when_off`, whenever it has one).
 
     One statement reads the destination's choice, its sources and its weak negatives: the sources only when the
-    choice lets them count, the negatives only when there are sources, so the two chats in three that rank by
-    nothing get the one row saying what they chose.
+    choice lets them count, the negatives only when the destination keeps something, so the two chats in three
+    that rank by nothing get the one row saying what they chose.
     """
     return read_taste_along(_TASTE_ROWS, session=session, chat_id=chat_id, thread_id=thread_id,
                             when_off=when_off)[0]
