@@ -23,22 +23,25 @@ from sqlalchemy import (
     tuple_,
     union,
 )
-from sqlalchemy.orm import Bundle, aliased
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from storage.keywords import sql_keyword_matches
 from storage.models import GENERAL_THREAD, Category, ChatKeyword, Delivery, Digest, DigestPaper, Paper, PaperVector
 from storage.seen_marks import (
     INGEST_COMMIT_MARGIN,
+    MARK_COLUMNS,
+    MARK_OF_DESTINATION,
     MARK_REFRESH_INTERVAL,
     NO_GROUP,
     GroupKey,
     Mark,
+    mark_of,
     read_seen_mark,
     save_seen_mark,
     settled_digest_id,
 )
-from storage.taste import POOL_SIZE, TasteSource, rank, read_taste
+from storage.taste import POOL_SIZE, TasteSource, rank, read_taste_along, taste_statement
 from storage.vectors import VectorBatch
 
 EXPORT_KEYS = ("id", "category", "category_inferred", "title_en", "title_zh", "authors", "authors_truncated",
@@ -84,8 +87,11 @@ def pick_unseen_papers(*, session: Session, chat_id: int, categories: Sequence[s
     Without, the pick skips the run of papers the destination's seen mark says it was sent, and moves the mark
     when the destination has caught up with it, so the cost stays the same however many papers it has seen.
     """
+    if not categories or limit <= 0:
+        return []
+    mark = None if keywords else read_seen_mark(session=session, chat_id=chat_id, thread_id=thread_id)
     return _pick(session, _PAPERS, chat_id=chat_id, categories=categories, limit=limit, thread_id=thread_id,
-                 keywords=keywords)
+                 keywords=keywords, mark=mark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +106,19 @@ def pick_for_destination(*, session: Session, chat_id: int, categories: Sequence
                          thread_id: int = GENERAL_THREAD, keywords: bool = False) -> Pick:
     """The destination's next papers: today's order, or, when it ranks by taste, the closest to its taste among
     the next POOL_SIZE unseen papers of today's order (so its digest stays as fresh as anyone's), leaving out
-    papers the chat already starred or imported."""
-    taste = read_taste(session=session, chat_id=chat_id, thread_id=thread_id) if categories and limit > 0 else None
+    papers the chat already starred or imported.
+
+    The taste and the seen mark come in one round trip (the mark is of no use with keywords, but costs nothing
+    there)."""
+    if not categories or limit <= 0:
+        return Pick([])
+    taste, choice = read_taste_along(_TASTE_AND_MARK, session=session, chat_id=chat_id, thread_id=thread_id)
+    mark = None if keywords else mark_of(choice)
     if taste is None:
-        return Pick(pick_unseen_papers(session=session, chat_id=chat_id, categories=categories, limit=limit,
-                                       thread_id=thread_id, keywords=keywords))
+        return Pick(_pick(session, _PAPERS, chat_id=chat_id, categories=categories, limit=limit, thread_id=thread_id,
+                          keywords=keywords, mark=mark))
     pool = _pick(session, _POOL, chat_id=chat_id, categories=categories, limit=max(limit, POOL_SIZE),
-                 thread_id=thread_id, keywords=keywords)
+                 thread_id=thread_id, keywords=keywords, mark=mark)
     pool = [row for row in pool if row.id not in taste.kept]
     ranked = rank(taste, [row.id for row in pool], VectorBatch.from_bytes([row.features for row in pool]), limit)
     papers = papers_by_ids(session=session, paper_ids=[item.paper_id for item in ranked])
@@ -114,26 +126,30 @@ def pick_for_destination(*, session: Session, chat_id: int, categories: Sequence
 
 
 def _pick(session: Session, statements: _PickStatements, *, chat_id: int, categories: Sequence[str], limit: int,
-          thread_id: int, keywords: bool) -> list[Any]:
-    """The destination's next `limit` items in today's order, as the statements select them; moves its seen mark."""
-    if not categories or limit <= 0:
-        return []
+          thread_id: int, keywords: bool, mark: Mark | None) -> list[Any]:
+    """The destination's next `limit` items in today's order, as the statements select them, given its seen mark
+    (read by the caller); moves the mark."""
     params: dict[str, object] = {"chat_id": chat_id, "thread_id": thread_id, "limit": limit,
                                  **_category_slots(categories)}
+    if statements.papers:
+        def read(statement: Select[Any]) -> list[Any]:
+            return list(session.exec(statement, params=params).all())
+    else:  # plain rows skip the ORM's loading: it cost a third of the pool query on SQLite
+        def read(statement: Select[Any]) -> list[Any]:
+            return list(session.connection().execute(statement, params).all())
     if keywords:
-        return list(session.exec(statements.filtered, params=params).all())
-    mark = read_seen_mark(session=session, chat_id=chat_id, thread_id=thread_id)
+        return read(statements.filtered)
     top: GroupKey | None = None
     if mark is not None and mark.covers(categories):
         params |= {"top_date": mark.top[0], "top_digest": mark.top[1], "below_date": mark.below[0],
                    "below_digest": mark.below[1], "through": mark.through_digest_id,
                    "enriched_since": mark.made_at - INGEST_COMMIT_MARGIN}
-        items = list(session.exec(statements.past_mark, params=params).all())
+        items = read(statements.past_mark)
     else:
         mark = None
-        rows = session.exec(statements.with_top, params=params).all()
-        items = [row[0] for row in rows]
-        top = (rows[0][1], rows[0][2]) if rows else None
+        rows = read(statements.with_top)
+        items = [row[0] for row in rows] if statements.papers else rows  # a pool row may keep the top's columns
+        top = (rows[0][-2], rows[0][-1]) if rows else None
     _move_seen_mark(session, chat_id=chat_id, thread_id=thread_id, categories=categories, papers=items, mark=mark,
                     top=top)
     return items
@@ -225,31 +241,36 @@ class _PickStatements:
     with_top: Select[Any]  # with the top group of the categories alongside (read once, not per row)
     filtered: Select[Any]  # only destinations with keywords pay for the keyword probes
     past_mark: Select[Any]
+    papers: bool  # items are whole papers, loaded by the session; else plain rows of the columns selected
 
 
 def _pick_statements(item: Any, source: FromClause) -> _PickStatements:
-    """The pick statements selecting `item` (a whole paper, or the columns ranking needs) from `source`."""
+    """The pick statements selecting `item` (the Paper entity, or the columns ranking needs) from `source`."""
+    papers = item is Paper
+    items = (item,) if papers else tuple(item)
     with_top = (
-        select(item, select(_TOP_OF_CATEGORIES.c.rank_date).scalar_subquery(),
+        select(*items, select(_TOP_OF_CATEGORIES.c.rank_date).scalar_subquery(),
                select(_TOP_OF_CATEGORIES.c.rank_digest_id).scalar_subquery())
         .select_from(source).where(_IN_CATEGORIES, _UNSEEN).order_by(*_PICK_ORDER).limit(bindparam("limit"))
     )
     filtered = (
-        select(item).select_from(source)
+        select(*items).select_from(source)
         .where(or_(_IN_CATEGORIES, _keyword_of_destination(exclude=False)), ~_keyword_of_destination(exclude=True),
                _UNSEEN)
         .order_by(*_PICK_ORDER).limit(bindparam("limit"))
     )
-    past_mark = (select(item).select_from(source).where(Paper.id.in_(_PAST_MARK_IDS))
+    past_mark = (select(*items).select_from(source).where(Paper.id.in_(_PAST_MARK_IDS))
                  .order_by(*_PICK_ORDER).limit(bindparam("limit")))
-    return _PickStatements(with_top, filtered, past_mark)
+    return _PickStatements(with_top, filtered, past_mark, papers)
 
 
 # Built once: this runs for every chat of every broadcast, and building a statement cost as much as running it.
 _PAPERS = _pick_statements(Paper, Paper.__table__)  # type: ignore[attr-defined]
 # Ranking reads the pool's ids, groups and vectors in one statement, and whole papers only for those it keeps.
-_POOL = _pick_statements(Bundle("pool", Paper.id, Paper.rank_date, Paper.rank_digest_id, PaperVector.features),
+_POOL = _pick_statements((Paper.id, Paper.rank_date, Paper.rank_digest_id, PaperVector.features),
                          outerjoin(Paper, PaperVector, PaperVector.paper_id == Paper.id))
+# A pick's first statement: the destination's taste (storage.taste) with its seen mark alongside.
+_TASTE_AND_MARK = taste_statement(MARK_COLUMNS, MARK_OF_DESTINATION)
 
 
 def get_paper(*, session: Session, paper_id: int) -> Paper | None:
@@ -261,5 +282,8 @@ def papers_by_ids(*, session: Session, paper_ids: Sequence[int]) -> list[Paper]:
     """The stored papers among these ids, in the order asked for."""
     if not paper_ids:
         return []
-    found = {paper.id: paper for paper in session.exec(select(Paper).where(Paper.id.in_(list(paper_ids))))}
+    found = {paper.id: paper for paper in session.exec(_PAPERS_BY_IDS, params={"ids": list(paper_ids)})}
     return [found[paper_id] for paper_id in paper_ids if paper_id in found]
+
+
+_PAPERS_BY_IDS = select(Paper).where(Paper.id.in_(bindparam("ids", expanding=True)))  # built once: see _PAPERS

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, literal, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -33,8 +34,11 @@ MARK_REFRESH_INTERVAL = timedelta(hours=1)
 _MARK = SeenMark.__table__  # type: ignore[attr-defined]
 _COLUMNS = ("categories", "top_date", "top_digest_id", "below_date", "below_digest_id", "through_digest_id",
             "made_at")
-_READ = select(*(_MARK.c[name] for name in _COLUMNS)).where(_MARK.c.chat_id == bindparam("chat"),
-                                                           _MARK.c.thread_id == bindparam("thread"))
+MARK_COLUMNS = tuple(_MARK.c[name] for name in _COLUMNS)
+_READ = select(*MARK_COLUMNS).where(_MARK.c.chat_id == bindparam("chat"), _MARK.c.thread_id == bindparam("thread"))
+# The destination's mark as exactly one row (NULLs when it has none), for a statement that reads more with it.
+MARK_OF_DESTINATION = select(literal(1)).subquery("destination").outerjoin(
+    _MARK, and_(_MARK.c.chat_id == bindparam("chat_id"), _MARK.c.thread_id == bindparam("thread_id")))
 _SETTLED_DIGEST = (select(Digest.id).where(Digest.ingested_at < bindparam("settled_before"))
                    .order_by(Digest.id.desc()).limit(1))
 _SAVE = {}
@@ -61,8 +65,12 @@ class Mark:
 
 def read_seen_mark(*, session: Session, chat_id: int, thread_id: int) -> Mark | None:
     """The destination's mark, if a pick of it ever skipped papers it had been sent."""
-    row = session.connection().execute(_READ, {"chat": chat_id, "thread": thread_id}).first()
-    if row is None:
+    return mark_of(session.connection().execute(_READ, {"chat": chat_id, "thread": thread_id}).first())
+
+
+def mark_of(row: Any) -> Mark | None:
+    """The mark in a row holding MARK_COLUMNS (NULL when the destination has none)."""
+    if row is None or row.made_at is None:
         return None
     return Mark(frozenset(row.categories.split(",")), (row.top_date, row.top_digest_id),
                 (row.below_date, row.below_digest_id), row.through_digest_id, row.made_at)
