@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -105,31 +104,6 @@ def _local_date(instant: datetime, timezone: str) -> date:
 def get_chat(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD) -> Chat | None:
     """The destination's row (the chat itself, or one forum topic), or None if it never subscribed."""
     return session.get(Chat, (chat_id, thread_id))
-
-
-@dataclass(frozen=True, slots=True)
-class DeliverySettings:
-    """What sending a digest needs to know about a destination."""
-
-    chat_id: int
-    active: bool
-    categories: tuple[str, ...]
-    language: str
-    ui_language: str
-    timezone: str
-
-
-def delivery_settings(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD) -> DeliverySettings | None:
-    """The destination's settings for one delivery, read as plain values: this runs for every chat of a broadcast."""
-    row = session.connection().execute(_DELIVERY_SETTINGS, {"chat": chat_id, "thread": thread_id}).first()
-    if row is None:
-        return None
-    return DeliverySettings(row.id, row.active, tuple(code for code in row.categories.split(",") if code),
-                            row.language, row.ui_language, row.timezone)
-
-
-_DELIVERY_SETTINGS = select(Chat.id, Chat.active, Chat.categories, Chat.language, Chat.ui_language,
-                            Chat.timezone).where(Chat.id == bindparam("chat"), Chat.thread_id == bindparam("thread"))
 
 
 def _require_chat(session: Session, chat_id: int, thread_id: int) -> Chat:

@@ -97,11 +97,15 @@ class Pick:
 
 
 def pick_for_destination(*, session: Session, chat_id: int, categories: Sequence[str], limit: int,
-                         thread_id: int = GENERAL_THREAD, keywords: bool = False) -> Pick:
+                         thread_id: int = GENERAL_THREAD, keywords: bool = False, keeps: bool = True) -> Pick:
     """The destination's next papers: today's order, or, when it ranks by taste, the closest to its taste among
     the next POOL_SIZE unseen papers of today's order (so its digest stays as fresh as anyone's), leaving out
-    papers the chat already starred or imported."""
-    taste = read_taste(session=session, chat_id=chat_id, thread_id=thread_id) if categories and limit > 0 else None
+    papers the chat already starred or imported.
+
+    ``keeps=False`` says the caller already knows the chat starred and imported nothing: it has no taste to read.
+    """
+    may_rank = keeps and categories and limit > 0
+    taste = read_taste(session=session, chat_id=chat_id, thread_id=thread_id) if may_rank else None
     if taste is None:
         return Pick(pick_unseen_papers(session=session, chat_id=chat_id, categories=categories, limit=limit,
                                        thread_id=thread_id, keywords=keywords))

@@ -34,7 +34,8 @@ _LEASE = (
     .values(lease_owner=bindparam("new_owner"), lease_until=bindparam("until"), attempts=_PENDING.c.attempts + 1)
     .returning(*_PENDING.c)
 )
-_LEASED_PLAN = select(_PENDING.c.paper_ids).where(_OURS, _PENDING.c.lease_until > bindparam("now"))
+# Also read inside storage.destinations's statement, which checks the lease along with the rest of a delivery's reads.
+LEASED_PLAN = select(_PENDING.c.paper_ids).where(_OURS, _PENDING.c.lease_until > bindparam("now"))
 _PLAN = update(_PENDING).where(_OURS).values(paper_ids=bindparam("planned"))
 _FINISH = delete(_PENDING).where(_OURS)
 _RELEASE = update(_PENDING).where(_OURS).values(lease_owner=None, lease_until=None)
@@ -62,7 +63,7 @@ def leased_plan(*, session: Session, chat_id: int, owner: str, now: datetime,
     Checked before sending, never after the lease ran out.
     """
     params = {"chat": chat_id, "thread": thread_id, "owner": owner, "now": now}
-    row = session.connection().execute(_LEASED_PLAN, params).first()
+    row = session.connection().execute(LEASED_PLAN, params).first()
     if row is None:
         raise LeaseLost(f"pending digest of chat {chat_id} thread {thread_id} is no longer leased by {owner}")
     return row.paper_ids
