@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import html
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
 
+from sqlalchemy.orm.attributes import instance_dict
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, encode
@@ -461,10 +463,19 @@ def render_card(paper: Paper, *, number: int, language: str, t: Translator,
 _fitted_cards: dict[tuple[object, ...], tuple[str, int]] = {}
 
 
+_PAPER_FIELDS = tuple(Paper.model_fields)
+_LOADED_FIELDS = operator.itemgetter(*_PAPER_FIELDS)
+
+
 def _paper_content(paper: Paper) -> tuple[object, ...]:
     """Every stored field of the paper: a card rendered from equal content is the same card."""
-    return tuple(tuple(value) if isinstance(value, list) else value
-                 for value in (getattr(paper, name) for name in Paper.model_fields))
+    try:
+        # A loaded paper's values, read in one go: through the ORM's attributes, one by one, this key cost more
+        # than all the rest of a digest's rendering.
+        values = _LOADED_FIELDS(instance_dict(paper))
+    except KeyError:  # a field the ORM has not loaded (expired): reading the attribute loads it
+        values = tuple(getattr(paper, name) for name in _PAPER_FIELDS)
+    return tuple(tuple(value) if isinstance(value, list) else value for value in values)
 
 
 def _fitted_card(paper: Paper, *, number: int, language: Language, t: Translator, room: int,
@@ -508,6 +519,13 @@ def digest_header(count: int, *, t: Translator, day: date) -> str:
     return f"<b>{_escape(t.format_date(day))} · {_escape(papers)}</b>"
 
 
+@functools.lru_cache(maxsize=64)
+def _measured_header(count: int, t: Translator, day: date) -> tuple[str, int]:
+    """The header and its visible length: the same for every digest of a broadcast in one language and day."""
+    header = digest_header(count, t=t, day=day)
+    return header, visible_length(header)
+
+
 def render_digest(
     papers: Sequence[Paper], *, language: str, t: Translator, day: date, limit: int = MESSAGE_LIMIT,
     keywords: Sequence[KeywordSpec] = (), reasons: Mapping[int, TasteSource] | None = None,
@@ -522,8 +540,7 @@ def render_digest(
     card_language = _card_language(language)
     if not papers:
         return []
-    header = digest_header(len(papers), t=t, day=day)
-    header_length = visible_length(header)
+    header, header_length = _measured_header(len(papers), t, day)
     messages: list[DigestMessage] = []
     parts, length, ids, numbers = [header], header_length, [], []
     separator = len(CARD_SEPARATOR)

@@ -24,19 +24,14 @@ from bot.channels import lose_chat
 from bot.i18n import translator
 from bot.metrics import FailureKind
 from bot.services import Services
-from storage.chats import DeliverySettings, delivery_settings, mark_inactive, migrate_chat
+from storage.chats import mark_inactive, migrate_chat
 from storage.deliveries import delivered_paper_ids, record_deliveries
+from storage.destinations import DeliverySettings, delivery_destination
 from storage.favourites import favourite_ids
-from storage.keywords import KeywordSpec, destination_keywords
+from storage.keywords import KeywordSpec
 from storage.models import GENERAL_THREAD, DeliveryKind, Paper, PendingDigest
 from storage.papers import papers_by_ids, pick_for_destination
-from storage.pending import (
-    LeaseLost,
-    finish_pending_digest,
-    leased_plan,
-    plan_pending_digest,
-    release_pending_digest,
-)
+from storage.pending import LeaseLost, finish_pending_digest, plan_pending_digest, release_pending_digest
 from storage.taste import TasteSource
 
 log = logging.getLogger(__name__)
@@ -176,26 +171,26 @@ def _plan(session: Session, *, chat_id: int, thread_id: int, pending: PendingDig
           now: datetime) -> _Plan:
     """The destination, and its papers: a pending digest's plan minus what already went out, else a fresh pick."""
     try:
-        planned = None if pending is None else leased_plan(session=session, chat_id=chat_id, owner=owner, now=now,
-                                                           thread_id=thread_id)
+        destination = delivery_destination(session=session, chat_id=chat_id, thread_id=thread_id, now=now,
+                                           lease_owner=None if pending is None else owner)
     except LeaseLost:
         return _Plan(None, [], set(), lease_lost=True)
-    chat = delivery_settings(session=session, chat_id=chat_id, thread_id=thread_id)
-    if chat is None or (pending is not None and not chat.active):
+    if destination is None or (pending is not None and not destination.settings.active):
         return _Plan(None, [], set())
-    keywords = destination_keywords(session=session, chat_id=chat_id, thread_id=thread_id)
+    chat, keywords = destination.settings, destination.keywords
     reasons: dict[int, TasteSource] = {}
-    if planned is not None:
+    if destination.planned is not None:
         sent = delivered_paper_ids(session=session, chat_id=chat_id, thread_id=thread_id)
-        papers = papers_by_ids(session=session, paper_ids=[i for i in planned if i not in sent])
+        papers = papers_by_ids(session=session, paper_ids=[i for i in destination.planned if i not in sent])
     else:
         pick = pick_for_destination(session=session, chat_id=chat_id, categories=chat.categories, limit=limit,
-                                    thread_id=thread_id, keywords=bool(keywords))
+                                    thread_id=thread_id, keywords=bool(keywords), keeps=destination.keeps)
         papers, reasons = pick.papers, pick.reasons
         if pending is not None:
             plan_pending_digest(session=session, chat_id=chat_id, owner=owner, paper_ids=[p.id for p in papers],
                                 thread_id=thread_id)
-    saved = favourite_ids(session=session, chat_id=chat_id, paper_ids=[p.id for p in papers]) if papers else set()
+    saved = (favourite_ids(session=session, chat_id=chat_id, paper_ids=[p.id for p in papers])
+             if papers and destination.favourites else set())
     return _Plan(chat, papers, saved, keywords=keywords, reasons=reasons)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, delete, exists, func, update
+from sqlalchemy import bindparam, delete, exists, func, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -105,31 +105,6 @@ def _local_date(instant: datetime, timezone: str) -> date:
 def get_chat(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD) -> Chat | None:
     """The destination's row (the chat itself, or one forum topic), or None if it never subscribed."""
     return session.get(Chat, (chat_id, thread_id))
-
-
-@dataclass(frozen=True, slots=True)
-class DeliverySettings:
-    """What sending a digest needs to know about a destination."""
-
-    chat_id: int
-    active: bool
-    categories: tuple[str, ...]
-    language: str
-    ui_language: str
-    timezone: str
-
-
-def delivery_settings(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD) -> DeliverySettings | None:
-    """The destination's settings for one delivery, read as plain values: this runs for every chat of a broadcast."""
-    row = session.connection().execute(_DELIVERY_SETTINGS, {"chat": chat_id, "thread": thread_id}).first()
-    if row is None:
-        return None
-    return DeliverySettings(row.id, row.active, tuple(code for code in row.categories.split(",") if code),
-                            row.language, row.ui_language, row.timezone)
-
-
-_DELIVERY_SETTINGS = select(Chat.id, Chat.active, Chat.categories, Chat.language, Chat.ui_language,
-                            Chat.timezone).where(Chat.id == bindparam("chat"), Chat.thread_id == bindparam("thread"))
 
 
 def _require_chat(session: Session, chat_id: int, thread_id: int) -> Chat:
@@ -253,18 +228,24 @@ def claim_due_chats(*, session: Session, now: datetime, limit: int = 100) -> lis
     due = session.exec(
         select(Chat).where(Chat.active, Chat.next_due_at <= now).order_by(Chat.next_due_at, Chat.id).limit(limit)
     ).all()
-    claimed = []
+    # Chats due at the same moment on the same schedule move to the same next time: one UPDATE claims them all,
+    # instead of one per chat (a broadcast claims thousands). It still claims a chat only if it is due as read.
+    schedules: dict[tuple[datetime, str, str], list[Chat]] = defaultdict(list)
     for chat in due:
-        last_digest_on = _local_date(chat.next_due_at, chat.timezone)
-        next_due_at = _next_due(now=now, digest_time=chat.digest_time, timezone=chat.timezone,
-                                last_digest_on=last_digest_on)
-        result = session.execute(_CLAIM, {"chat": chat.id, "thread": chat.thread_id, "due_seen": chat.next_due_at,
-                                          "next_due": next_due_at, "last_day": last_digest_on})
-        if result.rowcount == 1:
-            # The row already holds these values: record them without marking the chat for another UPDATE.
-            set_committed_value(chat, "next_due_at", next_due_at)
-            set_committed_value(chat, "last_digest_on", last_digest_on)
-            claimed.append(chat)
+        schedules[(chat.next_due_at, chat.digest_time, chat.timezone)].append(chat)
+    taken: set[tuple[int, int]] = set()
+    for (due_seen, digest_time, timezone), chats in schedules.items():
+        last_digest_on = _local_date(due_seen, timezone)
+        next_due_at = _next_due(now=now, digest_time=digest_time, timezone=timezone, last_digest_on=last_digest_on)
+        rows = session.execute(_CLAIM, {"destinations": [(chat.id, chat.thread_id) for chat in chats],
+                                        "due_seen": due_seen, "next_due": next_due_at, "last_day": last_digest_on})
+        taken.update((row.id, row.thread_id) for row in rows)
+        for chat in chats:
+            if (chat.id, chat.thread_id) in taken:
+                # The row already holds these values: record them without marking the chat for another UPDATE.
+                set_committed_value(chat, "next_due_at", next_due_at)
+                set_committed_value(chat, "last_digest_on", last_digest_on)
+    claimed = [chat for chat in due if (chat.id, chat.thread_id) in taken]
     # In the same transaction as the claim: the digest is owed until a worker has sent it (storage.pending).
     if claimed:
         session.connection().execute(_OWE_DIGEST[session.get_bind().dialect.name], [
@@ -278,9 +259,10 @@ _OWE_DIGEST = {name: dialect_insert(PendingDigest).on_conflict_do_nothing()
 # Built once (a broadcast claims thousands of chats); bound names differ from the columns the UPDATE sets.
 _CLAIM = (
     update(Chat)
-    .where(Chat.id == bindparam("chat"), Chat.thread_id == bindparam("thread"), Chat.active,
+    .where(tuple_(Chat.id, Chat.thread_id).in_(bindparam("destinations", expanding=True)), Chat.active,
            Chat.next_due_at == bindparam("due_seen"))
     .values(next_due_at=bindparam("next_due"), last_digest_on=bindparam("last_day"))
+    .returning(Chat.id, Chat.thread_id)
     .execution_options(synchronize_session=False)
 )
 

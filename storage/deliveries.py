@@ -14,8 +14,9 @@ from sqlmodel import Session, SQLModel, select
 from storage.models import GENERAL_THREAD, Delivery, DeliveryKind
 
 _DIALECT_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
-_RECORD = {name: dialect_insert(Delivery).on_conflict_do_nothing(
-    index_elements=["chat_id", "thread_id", "paper_id"])
+# SQLAlchemy reads an INSERT's rowcount only when asked to (preserve_rowcount): it is the number of rows that went in.
+_RECORD = {name: dialect_insert(Delivery).on_conflict_do_nothing(index_elements=["chat_id", "thread_id", "paper_id"])
+           .execution_options(preserve_rowcount=True)
            for name, dialect_insert in _DIALECT_INSERTS.items()}
 
 
@@ -39,8 +40,8 @@ def record_deliveries(*, session: Session, chat_id: int, paper_ids: Sequence[int
     if not rows:
         return 0
     # One prebuilt statement run for every row: compiling a fresh multi-row INSERT per message cost more.
-    statement = _RECORD[session.get_bind().dialect.name]
-    return session.connection().execute(statement.execution_options(preserve_rowcount=True), rows).rowcount
+    connection = session.connection()
+    return connection.execute(_RECORD[connection.dialect.name], rows).rowcount
 
 
 def delivered_paper_ids(*, session: Session, chat_id: int, thread_id: int = GENERAL_THREAD) -> set[int]:

@@ -66,12 +66,14 @@ def destination_keywords(*, session: Session, chat_id: int, thread_id: int) -> l
     return [KeywordSpec(row.keyword, row.exclude) for row in rows]
 
 
+# A destination's keywords in the order destination_keywords gives them (storage.destinations reads them too).
+KEYWORD_ORDER = (ChatKeyword.exclude, ChatKeyword.created_at, ChatKeyword.keyword)
 # Built once and run as Core: every delivery reads its destination's keywords, and building the statement and
 # loading ORM rows cost more than the query (most destinations have none).
 _KEYWORDS_OF = (
     select(ChatKeyword.keyword, ChatKeyword.exclude)
     .where(ChatKeyword.chat_id == bindparam("chat"), ChatKeyword.thread_id == bindparam("thread"))
-    .order_by(ChatKeyword.exclude, ChatKeyword.created_at, ChatKeyword.keyword)
+    .order_by(*KEYWORD_ORDER)
 )
 
 

@@ -103,17 +103,22 @@ class Pick:
 
 
 def pick_for_destination(*, session: Session, chat_id: int, categories: Sequence[str], limit: int,
-                         thread_id: int = GENERAL_THREAD, keywords: bool = False) -> Pick:
+                         thread_id: int = GENERAL_THREAD, keywords: bool = False, keeps: bool = True) -> Pick:
     """The destination's next papers: today's order, or, when it ranks by taste, the closest to its taste among
     the next POOL_SIZE unseen papers of today's order (so its digest stays as fresh as anyone's), leaving out
     papers the chat already starred or imported.
 
     The taste and the seen mark come in one round trip (the mark is of no use with keywords, but costs nothing
-    there)."""
+    there). ``keeps=False`` says the caller already knows the chat starred and imported nothing: it has no taste
+    to read, only its mark."""
     if not categories or limit <= 0:
         return Pick([])
-    taste, choice = read_taste_along(_TASTE_AND_MARK, session=session, chat_id=chat_id, thread_id=thread_id)
-    mark = None if keywords else mark_of(choice)
+    if keeps:
+        taste, choice = read_taste_along(_TASTE_AND_MARK, session=session, chat_id=chat_id, thread_id=thread_id)
+        mark = None if keywords else mark_of(choice)
+    else:
+        taste = None
+        mark = None if keywords else read_seen_mark(session=session, chat_id=chat_id, thread_id=thread_id)
     if taste is None:
         return Pick(_pick(session, _PAPERS, chat_id=chat_id, categories=categories, limit=limit, thread_id=thread_id,
                           keywords=keywords, mark=mark))

@@ -34,7 +34,11 @@ _LEASE = (
     .values(lease_owner=bindparam("new_owner"), lease_until=bindparam("until"), attempts=_PENDING.c.attempts + 1)
     .returning(*_PENDING.c)
 )
-_LEASED_PLAN = select(_PENDING.c.paper_ids).where(_OURS, _PENDING.c.lease_until > bindparam("now"))
+# The leased rows as PendingDigest objects, loaded by the ORM: building each one through PendingDigest(...) cost
+# more than the lease. populate_existing: a row this session saw before is read afresh, with its new lease.
+_LEASED = select(PendingDigest).from_statement(_LEASE).execution_options(populate_existing=True)
+# Also read inside storage.destinations's statement, which checks the lease along with the rest of a delivery's reads.
+LEASED_PLAN = select(_PENDING.c.paper_ids).where(_OURS, _PENDING.c.lease_until > bindparam("now"))
 _PLAN = update(_PENDING).where(_OURS).values(paper_ids=bindparam("planned"))
 _FINISH = delete(_PENDING).where(_OURS)
 _RELEASE = update(_PENDING).where(_OURS).values(lease_owner=None, lease_until=None)
@@ -46,8 +50,8 @@ def lease_pending_digests(*, session: Session, now: datetime, owner: str, lease_
                           limit: int) -> list[PendingDigest]:
     """Take up to `limit` digests nobody holds (or whose holder's lease ran out), oldest due first."""
     until = now + timedelta(seconds=lease_seconds)
-    rows = session.connection().execute(_LEASE, {"now": now, "limit": limit, "new_owner": owner, "until": until}).all()
-    leased = [PendingDigest(**row._mapping) for row in rows]
+    params = {"now": now, "limit": limit, "new_owner": owner, "until": until}
+    leased = list(session.exec(_LEASED, params=params).scalars())  # type: ignore[call-overload]
     return sorted(leased, key=lambda pending: (pending.due_at, pending.chat_id, pending.thread_id))
 
 
@@ -62,7 +66,7 @@ def leased_plan(*, session: Session, chat_id: int, owner: str, now: datetime,
     Checked before sending, never after the lease ran out.
     """
     params = {"chat": chat_id, "thread": thread_id, "owner": owner, "now": now}
-    row = session.connection().execute(_LEASED_PLAN, params).first()
+    row = session.connection().execute(LEASED_PLAN, params).first()
     if row is None:
         raise LeaseLost(f"pending digest of chat {chat_id} thread {thread_id} is no longer leased by {owner}")
     return row.paper_ids
