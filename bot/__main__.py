@@ -173,7 +173,7 @@ def _ingest_sources(settings: Settings, sources: Sequence[str], digest_date: dat
     from storage.documents import expand_sources
 
     engine = open_store(settings.database_url)
-    ingestor = Ingestor(engine, max_bytes=settings.max_digest_bytes)
+    ingestor = Ingestor(engine)
     load = functools.partial(load_document, max_bytes=settings.max_digest_bytes, timeout=settings.fetch_timeout)
     expanded = expand_sources(list(sources))
     if not expanded:

@@ -150,7 +150,9 @@ async def fetch_page(url: str, *, etag: str | None = None, last_modified: str | 
         raise TransientFetchError(f"{url} answered HTTP {answer.status}")
     if answer.status >= 300:
         raise DocumentError(f"{url} answered HTTP {answer.status}")
-    return FetchedPage(bytes_to_document(answer.body, url, answer.content_type), *validators)
+    # Decoding and reducing a page of up to MAX_DIGEST_BYTES takes long enough to stall the bot: off the loop.
+    document = await asyncio.to_thread(bytes_to_document, answer.body, url, answer.content_type)
+    return FetchedPage(document, *validators)
 
 
 async def fetch_document(url: str, *, max_bytes: int = DEFAULT_MAX_BYTES,

@@ -145,7 +145,7 @@ def services_of(context: CallbackContext | Application) -> Services:  # type: ig
 
 async def ingest_digest(services: Services, text: str, *, source: str, markup: str | None = None) -> IngestReport:
     """Store one digest off the event loop: what /ingest and the scheduled source check both call."""
-    ingestor = Ingestor(services.engine, max_bytes=services.settings.max_digest_bytes)
+    ingestor = Ingestor(services.engine)
     report = await asyncio.to_thread(ingestor.ingest_text, text, source=source, markup=markup)
     services.metrics.count_ingestion(report)
     if report.new or report.merged:  # index now, so no subscriber's /search waits for it
