@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import sys
@@ -118,7 +119,8 @@ def run_ingest(settings: Settings, sources: Sequence[str], digest_date: date | N
 
 def run_explain(settings: Settings, sources: Sequence[str]) -> int:
     """Print how each document reads, storing nothing; 1 if any could not be read."""
-    from storage.documents import DocumentError, expand_sources, load_document
+    from bot.http import load_document
+    from storage.documents import DocumentError, expand_sources
     from storage.reader.assemble import read_document
     from storage.reader.explain import explain
 
@@ -167,16 +169,18 @@ def run_resolve(settings: Settings, engine: Engine) -> int:
 
 def _ingest_sources(settings: Settings, sources: Sequence[str], digest_date: date | None) -> int:
     """Ingest each source, print a line for each, exit non-zero if any failed."""
+    from bot.http import load_document
     from storage.documents import expand_sources
 
     engine = open_store(settings.database_url)
-    ingestor = Ingestor(engine, max_bytes=settings.max_digest_bytes, timeout=settings.fetch_timeout)
+    ingestor = Ingestor(engine)
+    load = functools.partial(load_document, max_bytes=settings.max_digest_bytes, timeout=settings.fetch_timeout)
     expanded = expand_sources(list(sources))
     if not expanded:
         print("error: no digest files found in the given folders", file=sys.stderr)
         return 1
     failed = 0
-    for report in ingestor.ingest_sources(expanded, digest_date=digest_date):
+    for report in ingestor.ingest_sources(expanded, digest_date=digest_date, load=load):
         print(describe(report), file=sys.stderr if report.error else sys.stdout)
         for problem in report.problems:
             print(f"  warning: {problem}")

@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
 from sqlmodel import Session
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
+from bot.http import NoAnswer, TooLarge, Unreachable, download
 from bot.services import Services, services_of
 from storage.documents import human_size
 from storage.enrichment import (
@@ -156,23 +156,19 @@ class ArxivClient:
     async def _get(self, params: dict[str, str]) -> bytes:
         """The raw answer, refused above MAX_RESPONSE_BYTES; a 400 that is an Atom error feed is an answer too."""
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=True,
-                                         headers={"User-Agent": "papers-digest/0.1"}) as http, \
-                    http.stream("GET", self.api_url, params=params) as response:
-                if response.status_code not in (200, 400):
-                    raise ArxivUnavailable(f"arXiv answered HTTP {response.status_code}")
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_RESPONSE_BYTES:
-                        raise ArxivUnavailable(f"arXiv's answer is larger than {human_size(MAX_RESPONSE_BYTES)}")
-                if response.status_code == 400 and not _is_error_feed(bytes(body)):
-                    raise ArxivUnavailable("arXiv answered HTTP 400")
-                return bytes(body)
-        except httpx.TimeoutException as error:
+            answer = await download(self.api_url, params=params, max_bytes=MAX_RESPONSE_BYTES, timeout=self.timeout,
+                                    wanted=(200, 400))
+        except TooLarge as error:
+            raise ArxivUnavailable(f"arXiv's answer is larger than {human_size(MAX_RESPONSE_BYTES)}") from error
+        except NoAnswer as error:
             raise ArxivUnavailable(f"arXiv did not answer within {self.timeout:g} s") from error
-        except httpx.HTTPError as error:
+        except Unreachable as error:
             raise ArxivUnavailable(f"cannot reach arXiv: {error}") from error
+        if answer.status not in (200, 400):
+            raise ArxivUnavailable(f"arXiv answered HTTP {answer.status}")
+        if answer.status == 400 and not _is_error_feed(answer.body):
+            raise ArxivUnavailable("arXiv answered HTTP 400")
+        return answer.body
 
 
 def _is_error_feed(body: bytes) -> bool:

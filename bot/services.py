@@ -145,8 +145,7 @@ def services_of(context: CallbackContext | Application) -> Services:  # type: ig
 
 async def ingest_digest(services: Services, text: str, *, source: str, markup: str | None = None) -> IngestReport:
     """Store one digest off the event loop: what /ingest and the scheduled source check both call."""
-    ingestor = Ingestor(services.engine, max_bytes=services.settings.max_digest_bytes,
-                        timeout=services.settings.fetch_timeout)
+    ingestor = Ingestor(services.engine)
     report = await asyncio.to_thread(ingestor.ingest_text, text, source=source, markup=markup)
     services.metrics.count_ingestion(report)
     if report.new or report.merged:  # vectors and search entries now, so no pick or /search goes without them

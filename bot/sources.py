@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -20,12 +19,13 @@ from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
 from bot.delivery import send_html
+from bot.http import FetchedPage, TransientFetchError, fetch_page, retry_with_backoff
 from bot.i18n import Translator, translator
 from bot.services import Services, ingest_digest, services_of
 from bot.views import source_failing_text, source_recovered_text
 from storage.chats import get_chat
 from storage.db import session_scope
-from storage.documents import DocumentError, FetchedPage, TransientFetchError, fetch_page
+from storage.documents import DocumentError
 from storage.ingest import IngestReport
 from storage.models import Source, SourceStatus
 from storage.sources import claim_due_sources, merge_configured_sources, record_source_failure, record_source_success
@@ -61,18 +61,11 @@ def register_configured_sources(settings: Settings, engine: Engine) -> None:
 async def fetch_with_retries(url: str, *, etag: str | None, last_modified: str | None, settings: Settings,
                              backoff: float = BACKOFF_SECONDS) -> FetchedPage:
     """Conditional GET; 5xx, 429, timeouts and refused connections are retried SOURCE_RETRIES times."""
-    retries = 0
-    while True:
-        try:
-            return await asyncio.to_thread(fetch_page, url, etag=etag, last_modified=last_modified,
-                                           max_bytes=settings.max_digest_bytes, timeout=settings.fetch_timeout)
-        except TransientFetchError as error:
-            if retries == settings.source_retries:
-                raise
-            retries += 1
-            pause = backoff * 2 ** (retries - 1) * random.uniform(1.0, 1.5)
-            log.info("source %s: %s; retry %d in %.1f s", url, error, retries, pause)
-            await asyncio.sleep(pause)
+    return await retry_with_backoff(
+        lambda: fetch_page(url, etag=etag, last_modified=last_modified, max_bytes=settings.max_digest_bytes,
+                           timeout=settings.fetch_timeout),
+        retryable=lambda error: isinstance(error, TransientFetchError), retries=settings.source_retries,
+        backoff=backoff, name=f"source {url}")
 
 
 async def check_source(services: Services, source: Source, *, backoff: float = BACKOFF_SECONDS) -> SourceCheck:

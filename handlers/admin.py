@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -12,6 +11,7 @@ from telegram import Document, Update
 from telegram.ext import ContextTypes
 
 from bot.delivery import DeliveryOutcome, DeliveryStatus, deliver_digests
+from bot.http import fetch_document
 from bot.i18n import Translator
 from bot.services import Services, ingest_digest, services_of
 from bot.views import StoreStats, ingest_text, stats_text
@@ -19,7 +19,7 @@ from handlers.common import bot_admins_only, language_of, load_chat, reply
 from storage.chats import active_destinations, count_active_chats
 from storage.deliveries import count_chats_served_since, count_deliveries_since
 from storage.documents import Document as LoadedDocument
-from storage.documents import DocumentError, bytes_to_document, human_size, load_document
+from storage.documents import DocumentError, bytes_to_document, too_large
 from storage.favourites import count_favourites
 from storage.ingest import IngestReport
 from storage.models import DeliveryKind
@@ -73,8 +73,8 @@ async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         services = services_of(context)
         settings = services.settings
         try:
-            document = await asyncio.to_thread(load_document, args[0], max_bytes=settings.max_digest_bytes,
-                                               timeout=settings.fetch_timeout)
+            document = await fetch_document(args[0], max_bytes=settings.max_digest_bytes,
+                                            timeout=settings.fetch_timeout)
         except DocumentError as error:
             await reply(update, ingest_text(IngestReport(source=args[0], error=str(error)), t))
             return
@@ -97,13 +97,13 @@ async def _ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE, d
     name = document.file_name or "document"
     limit = services.settings.max_digest_bytes
     if document.file_size and document.file_size > limit:
-        error = f"{name} is {human_size(document.file_size)}; the limit is {human_size(limit)}"
-        await reply(update, ingest_text(IngestReport(source=name, error=error), t))
+        error = too_large(name, limit, document.file_size)
+        await reply(update, ingest_text(IngestReport(source=name, error=str(error)), t))
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     try:
         if len(data) > limit:  # the declared size can be missing or wrong
-            raise DocumentError(f"{name} is {human_size(len(data))}; the limit is {human_size(limit)}")
+            raise too_large(name, limit, len(data))
         loaded = bytes_to_document(data, name)
     except DocumentError as error:
         await reply(update, ingest_text(IngestReport(source=name, error=str(error)), t))

@@ -1,4 +1,7 @@
-"""Digest documents from files and URLs → text: size caps, charset detection, HTML reduced to text."""
+"""Digest documents → text: size caps, charset detection, HTML reduced to text.
+
+Pure functions on bytes and local files; fetching a URL is bot.http's business, which hands the bytes here.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-import httpx
-
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-DEFAULT_TIMEOUT = 20.0
 _DOCUMENT_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".csv", ""})
 _CHARSET = re.compile(r"charset=[\"']?([\w\-:.]+)", re.IGNORECASE)
 _HTML_START = re.compile(r"^\s*(?:<!doctype\s+html|<html|<head|<body|<meta|<div|<p[\s>])", re.IGNORECASE)
@@ -32,6 +32,18 @@ def human_size(size: int) -> str:
 
 class DocumentError(ValueError):
     """A document that cannot be read as digest text; the message says why in plain words."""
+
+
+def too_large(source: str, limit: int, size: int | None = None) -> DocumentError:
+    """The refusal of a document over the size cap, naming its size when known."""
+    if size is None:
+        return DocumentError(f"{source} is larger than the {human_size(limit)} limit")
+    return DocumentError(f"{source} is {human_size(size)}; the limit is {human_size(limit)}")
+
+
+def is_url(source: str) -> bool:
+    """A source the bot fetches rather than reads from disk."""
+    return source.startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +174,7 @@ def read_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     except OSError as error:
         raise DocumentError(f"cannot read {path}: {error.strerror or error}") from error
     if size > max_bytes:
-        raise DocumentError(f"{path} is {human_size(size)}; the limit is {human_size(max_bytes)}")
+        raise too_large(str(path), max_bytes, size)
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -170,83 +182,15 @@ def read_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     return bytes_to_document(data, str(path))
 
 
-class TransientFetchError(DocumentError):
-    """The server timed out, was unreachable or answered 5xx/429: trying again later may work."""
-
-
-@dataclass(frozen=True, slots=True)
-class FetchedPage:
-    """One answer to a (conditional) GET: the digest, or None when the server said 304 Not Modified."""
-
-    document: Document | None
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-def fetch_page(url: str, *, etag: str | None = None, last_modified: str | None = None,
-               max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT,
-               client: httpx.Client | None = None) -> FetchedPage:
-    """GET a digest page, conditionally when validators are given: redirects followed, body cut off at the cap."""
-    own_client = client is None
-    http = client or httpx.Client(follow_redirects=True, timeout=timeout,
-                                  headers={"User-Agent": "papers-digest/0.1"})
-    headers = {name: value for name, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified))
-               if value}
-    try:
-        with http.stream("GET", url, headers=headers) as response:
-            validators = response.headers.get("etag"), response.headers.get("last-modified")
-            if response.status_code == 304 and headers:
-                return FetchedPage(None, validators[0] or etag, validators[1] or last_modified)
-            if response.status_code >= 500 or response.status_code == 429:
-                raise TransientFetchError(f"{url} answered HTTP {response.status_code}")
-            if response.status_code >= 300:
-                raise DocumentError(f"{url} answered HTTP {response.status_code}")
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise DocumentError(f"{url} is {human_size(int(declared))}; the limit is {human_size(max_bytes)}")
-            chunks: list[bytes] = []
-            received = 0
-            for chunk in response.iter_bytes():
-                received += len(chunk)
-                if received > max_bytes:
-                    raise DocumentError(f"{url} is larger than the {human_size(max_bytes)} limit")
-                chunks.append(chunk)
-            content_type = response.headers.get("content-type")
-    except httpx.TimeoutException as error:
-        raise TransientFetchError(f"{url} did not answer within {timeout:g} s") from error
-    except httpx.HTTPError as error:
-        raise TransientFetchError(f"cannot fetch {url}: {error}") from error
-    finally:
-        if own_client:
-            http.close()
-    return FetchedPage(bytes_to_document(b"".join(chunks), url, content_type), *validators)
-
-
-def fetch_url(url: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT,
-              client: httpx.Client | None = None) -> Document:
-    """Download one digest page (unconditionally, so the answer always carries the digest)."""
-    page = fetch_page(url, max_bytes=max_bytes, timeout=timeout, client=client)
-    assert page.document is not None, "a 304 only answers a conditional request"
-    return page.document
-
-
 def expand_sources(sources: list[str]) -> list[str]:
     """Folders stand for the digest files inside them, in name order; URLs and files stay as given."""
     expanded: list[str] = []
     for source in sources:
         path = Path(source)
-        if not source.startswith(("http://", "https://")) and path.is_dir():
+        if not is_url(source) and path.is_dir():
             expanded.extend(str(child) for child in sorted(path.iterdir())
                             if child.is_file() and child.suffix.lower() in _DOCUMENT_SUFFIXES
                             and not child.name.startswith("."))
         else:
             expanded.append(source)
     return expanded
-
-
-def load_document(source: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                  timeout: float = DEFAULT_TIMEOUT) -> Document:
-    """A URL is fetched, anything else is read as a file."""
-    if source.startswith(("http://", "https://")):
-        return fetch_url(source, max_bytes=max_bytes, timeout=timeout)
-    return read_file(Path(source), max_bytes=max_bytes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, select
 
 from storage.classify import CategoryModel, paper_text, paper_tokens, seeded_model
-from storage.documents import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DocumentError, load_document
+from storage.documents import DEFAULT_MAX_BYTES, Document, DocumentError, read_file
 from storage.ingest_sql import PAPER_COLUMNS, IngestStatements, statements_for
 from storage.models import Digest, Paper, utcnow
 from storage.parsing import ET_AL, DigestFormatError, ParsedPaper, title_key
@@ -56,16 +56,19 @@ class Ingestor:
     engine: Engine
     model: CategoryModel | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
-    timeout: float = DEFAULT_TIMEOUT
     _learnt_drafts: set[int] = field(default_factory=set)
     _vectors_due: list[int] = field(default_factory=list)  # papers stored or changed since write_vectors
 
-    def ingest_sources(self, sources: Iterable[str], *, digest_date: date | None = None) -> list[IngestReport]:
-        """Ingest files and URLs one by one; a bad one is reported and the rest still go in."""
+    def ingest_sources(self, sources: Iterable[str], *, digest_date: date | None = None,
+                       load: Callable[[str], Document] | None = None) -> list[IngestReport]:
+        """Ingest sources one by one; a bad one is reported and the rest still go in.
+
+        Sources are files unless `load` reads them otherwise (the bot's loader also fetches URLs).
+        """
         reports = []
         for source in sources:
             try:
-                document = load_document(source, max_bytes=self.max_bytes, timeout=self.timeout)
+                document = load(source) if load else read_file(Path(source), max_bytes=self.max_bytes)
             except DocumentError as error:
                 reports.append(IngestReport(source=source, error=str(error)))
                 continue

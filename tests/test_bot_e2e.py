@@ -18,6 +18,7 @@ from storage.db import open_store, session_scope
 from storage.ingest import Ingestor
 from storage.models import Chat, Delivery, Favourite, Paper
 from tests.conftest import UNTHROTTLED_USERS, FakeClock, card_tags, ingest_samples
+from tests.local_http import Response, local_server
 
 ZH_USER, EN_USER, ADMIN = 1001, 1002, 1003
 GROUP, GROUP_ADMIN, MEMBER = -500, 2001, 2002
@@ -321,6 +322,23 @@ async def test_admin_ingests_a_document_a_reply_and_rejects_junk(world: World) -
     with session_scope(world.engine) as session:
         titles = set(session.exec(select(Paper.title_en)).all())
     assert "A Robot That Folds Laundry" in titles and "A Robot That Folds Dishes" not in titles
+
+
+async def test_admin_ingests_a_url_and_hears_why_a_bad_one_failed(world: World) -> None:
+    digest = ("1、[RO] A Robot That Waters Plants\n\nA Roboticist\n[Garden Lab]\n浇花的机器人。摘要。\n\n"
+              "We water plants with a robot arm.\nhttps://arxiv.org/abs/2601.00002\n").encode("gbk")
+    with local_server() as site:
+        site.routes["/digest.txt"] = lambda _: Response(200, digest, {"Content-Type": "text/plain; charset=gbk"})
+        site.routes["/huge.txt"] = lambda _: Response(200, b"x", {"Content-Length": str(50 * 1024 * 1024)})
+        (report,) = await world.bot.say(ADMIN, ADMIN, f"/ingest {site.url('/digest.txt')}")
+        assert "1 papers found, 1 new" in report.plain_text
+        (gone,) = await world.bot.say(ADMIN, ADMIN, f"/ingest {site.url('/gone.txt')}")
+        assert f"{site.url('/gone.txt')} answered HTTP 404" in gone.plain_text
+        (huge,) = await world.bot.say(ADMIN, ADMIN, f"/ingest {site.url('/huge.txt')}")
+        assert "is 50.0 MB; the limit is 10.0 MB" in huge.plain_text
+        assert site.requests[0].headers["user-agent"] == "papers-digest/0.1"
+    with session_scope(world.engine) as session:
+        assert "A Robot That Waters Plants" in set(session.exec(select(Paper.title_en)).all())
 
 
 async def test_hostile_paper_fields_and_huge_abstracts_render_within_telegram_rules(world: World) -> None:
