@@ -121,6 +121,7 @@ def _due_store(folder: str, chats: int) -> tuple[str, Any]:
     ingestor = Ingestor(engine)
     for index, text in enumerate(build_corpus(200)):
         ingestor.ingest_text(text, source=f"bench-{index}")
+    ingestor.write_vectors()
     now = datetime.now(UTC)
     with session_scope(engine) as session:
         for chat_id in range(1, chats + 1):
