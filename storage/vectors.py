@@ -232,6 +232,8 @@ def _pass(papers: Sequence[PaperText]) -> tuple[np.ndarray, np.ndarray, list[int
     han_slots, text_of = chinese_slots(chinese)
     keys = np.concatenate([np.repeat(np.arange(count, dtype=np.int32), sizes) << _SLOT_BITS | slots,
                            (text_of // (TITLE_WEIGHT + 1)).astype(np.int32) << _SLOT_BITS | han_slots])
+    if not len(keys):  # no paper of the pass has a word
+        return keys, np.zeros(0, dtype=np.float32), [0] * count
     keys.sort(kind="stable")  # by paper, then slot (stable: the keys come mostly in paper order)
     firsts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
     counts = np.diff(np.append(firsts, len(keys)))  # collisions add up
