@@ -1,8 +1,9 @@
 """Ingest benchmark: papers/s for parse-only and parse+store into SQLite, the store's cost beside a bare insert of
 the same rows, the real-digest shapes, one 10 MB document, and peak memory, on one core.
 
-Every phase runs the product's own path: read_document and Ingestor.ingest_text (what `python -m bot ingest`
-and /ingest call for every digest: one transaction each, on a file store with the bot's SQLite settings).
+Every phase runs the product's own path: read_document, and Ingestor.ingest_many over BATCH_DIGESTS digests at a
+time (what `python -m bot ingest` runs once its files are read: one transaction for the batch, a savepoint for each
+digest, on a file store with the bot's SQLite settings).
 Rates are given for wall time and for the process's CPU time, as other work on a shared machine slows the
 first but hardly the second.
 
@@ -146,7 +147,7 @@ def _bare_baseline(folder: str, engine: Any) -> dict[str, Any]:
 def _measure_rates(phase: str, papers: int, folder: str) -> dict[str, Any]:
     """parse or parse+store over the sample-family corpus; parse+store adds the bare baseline and the ratio."""
     from storage.db import open_store
-    from storage.ingest import Ingestor
+    from storage.ingest import BATCH_DIGESTS, DigestText, Ingestor
     from storage.reader.assemble import read_document
 
     corpus = build_corpus(papers)
@@ -160,7 +161,9 @@ def _measure_rates(phase: str, papers: int, folder: str) -> dict[str, Any]:
         engine = open_store(f"sqlite:///{folder}/bench.db")
         ingestor = Ingestor(engine)
         clock = _Clock()
-        reports = [ingestor.ingest_text(text, source=f"copy-{i}") for i, text in enumerate(corpus)]
+        digests = [DigestText(text, source=f"copy-{i}") for i, text in enumerate(corpus)]
+        reports = [report for start in range(0, len(digests), BATCH_DIGESTS)  # as ingest_sources stores them
+                   for report in ingestor.ingest_many(digests[start : start + BATCH_DIGESTS])]
         elapsed, cpu = clock.read()
         clock = _Clock()
         vectors = ingestor.write_vectors()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import Connection, Engine, select
 
@@ -18,7 +20,7 @@ from storage.documents import DEFAULT_MAX_BYTES, Document, DocumentError, read_f
 from storage.ingest_sql import PAPER_COLUMNS, IngestStatements, statements_for
 from storage.models import Digest, Paper, utcnow
 from storage.parsing import ET_AL, DigestFormatError, ParsedPaper, title_key
-from storage.reader.assemble import read_document
+from storage.reader.assemble import Reading, read_document
 from storage.vectors import refresh_paper_vectors
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,8 @@ ABSTRACT_KEY_CHARS = 1000
 _NOT_WORD = re.compile(r"[\W_]+")
 _ASCII_NOT_WORD = bytes(byte for byte in range(128) if not chr(byte).isalnum())
 SAMPLE_DIGESTS_DIR = Path(__file__).parent / "samples"
+BATCH_DIGESTS = 64  # digests stored per transaction by ingest_sources: one commit for many
+BATCH_CHARS = 8_000_000  # and no more text than this loaded ahead of its transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,15 @@ class IngestReport:
         return self.error is None
 
 
+@dataclass(frozen=True, slots=True)
+class DigestText:
+    """One digest as loaded, before it is read: its text, where it came from, and its markup when it was a page."""
+
+    text: str
+    source: str
+    markup: str | None = None
+
+
 @dataclass
 class Ingestor:
     """Stores digests; keeps one category model across a batch so it is trained once."""
@@ -61,50 +74,96 @@ class Ingestor:
 
     def ingest_sources(self, sources: Iterable[str], *, digest_date: date | None = None,
                        load: Callable[[str], Document] | None = None) -> list[IngestReport]:
-        """Ingest sources one by one; a bad one is reported and the rest still go in.
+        """Ingest sources in order; a bad one is reported and the rest still go in.
 
-        Sources are files unless `load` reads them otherwise (the bot's loader also fetches URLs).
+        Sources are files unless `load` reads them otherwise (the bot's loader also fetches URLs). They are stored
+        BATCH_DIGESTS at a time, loaded before their transaction opens so no fetch holds the store's write lock.
         """
-        reports = []
+        reports: list[IngestReport] = []
+        waiting: list[DigestText] = []
+        chars = 0
         for source in sources:
             try:
                 document = load(source) if load else read_file(Path(source), max_bytes=self.max_bytes)
             except DocumentError as error:
+                reports += self.ingest_many(waiting, digest_date=digest_date)
                 reports.append(IngestReport(source=source, error=str(error)))
+                waiting, chars = [], 0
                 continue
-            reports.append(self.ingest_text(document.text, source=source, digest_date=digest_date,
-                                            markup=document.markup))
+            waiting.append(DigestText(document.text, source=source, markup=document.markup))
+            chars += len(document.text)
+            if len(waiting) >= BATCH_DIGESTS or chars >= BATCH_CHARS:
+                reports += self.ingest_many(waiting, digest_date=digest_date)
+                waiting, chars = [], 0
+        reports += self.ingest_many(waiting, digest_date=digest_date)
         self.write_vectors()
         return reports
 
     def ingest_text(self, text: str, *, source: str, digest_date: date | None = None,
                     markup: str | None = None) -> IngestReport:
         """Read and store one digest (from its HTML when it was a page); nothing is stored unless all of it is."""
-        try:
-            parsed = read_document(text, markup=markup)
-        except DigestFormatError as error:
-            return IngestReport(source=source, error=str(error))
-        content_hash = digest_hash(text)
+        return self.ingest_many([DigestText(text, source=source, markup=markup)], digest_date=digest_date)[0]
+
+    def ingest_many(self, digests: Sequence[DigestText], *, digest_date: date | None = None) -> list[IngestReport]:
+        """Read every digest, then store them in one transaction, each all or nothing under its own savepoint.
+
+        One commit for the lot instead of one a digest (on SQLite each commit rewrites the pages it touched). Should
+        the transaction itself fail, no digest of it is stored and each says so.
+        """
+        read: list[Reading | IngestReport] = []
+        for digest in digests:
+            try:
+                read.append(read_document(digest.text, markup=digest.markup))
+            except DigestFormatError as error:
+                read.append(IngestReport(source=digest.source, error=str(error)))
+        if all(isinstance(item, IngestReport) for item in read):
+            return cast(list[IngestReport], read)
+        reports: list[IngestReport] = []
+        stored: list[int] = []
         try:
             with self.engine.begin() as connection:
                 statements = statements_for(connection)
-                digest_id = statements.claim_digest(connection, content_hash=content_hash, source=source[:2000],
-                                                    digest_date=digest_date, shape=parsed.shape[:32],
-                                                    paper_count=len(parsed.papers), ingested_at=utcnow())
-                if digest_id is None:
-                    existing = connection.execute(
-                        select(Digest.id).where(Digest.content_hash == content_hash)).scalar_one()
-                    return IngestReport(source=source, found=len(parsed.papers), digest_id=existing,
-                                        already_ingested=True, problems=parsed.problems,
-                                        not_papers=parsed.not_papers)
-                rank = digest_date or utcnow().date()
-                new, merged, stored = self._store_papers(connection, statements, digest_id, rank, parsed.papers)
-        except Exception as error:  # the transaction rolled back: report, keep the batch going
-            log.exception("ingest: storing %s failed", source)
-            return IngestReport(source=source, error=f"store: {type(error).__name__}: {error}")
+                alone = sum(1 for item in read if not isinstance(item, IngestReport)) == 1
+                if not alone:  # a lone digest is all or nothing by its transaction; savepoints cost ~0.3 ms
+                    statements.open_transaction(connection)
+                for digest, item in zip(digests, read, strict=True):
+                    if isinstance(item, IngestReport):
+                        reports.append(item)
+                        continue
+                    try:
+                        with nullcontext() if alone else statements.savepoint(connection):
+                            report, ids = self._store_digest(connection, statements, digest, item, digest_date)
+                    except Exception as error:
+                        if alone:
+                            raise  # its transaction rolls back below
+                        log.exception("ingest: storing %s failed", digest.source)  # its savepoint rolled back
+                        report, ids = IngestReport(source=digest.source, error=_store_error(error)), []
+                    reports.append(report)
+                    stored += ids
+        except Exception as error:  # the transaction rolled back: nothing of this batch is stored
+            log.exception("ingest: storing %d digests failed", len(digests))
+            failed = _store_error(error)
+            return [item if isinstance(item, IngestReport) else IngestReport(source=digest.source, error=failed)
+                    for digest, item in zip(digests, read, strict=True)]
         self._vectors_due.extend(stored)
-        return IngestReport(source=source, found=len(parsed.papers), new=new, merged=merged,
-                            digest_id=digest_id, problems=parsed.problems, not_papers=parsed.not_papers)
+        return reports
+
+    def _store_digest(self, connection: Connection, statements: IngestStatements, digest: DigestText,
+                      parsed: Reading, digest_date: date | None) -> tuple[IngestReport, list[int]]:
+        """Store one read digest in the open transaction; its report, and the papers whose vectors are due."""
+        content_hash = digest_hash(digest.text)
+        source, papers = digest.source, parsed.papers
+        digest_id = statements.claim_digest(connection, content_hash=content_hash, source=source[:2000],
+                                            digest_date=digest_date, shape=parsed.shape[:32],
+                                            paper_count=len(papers), ingested_at=utcnow())
+        if digest_id is None:
+            existing = connection.execute(select(Digest.id).where(Digest.content_hash == content_hash)).scalar_one()
+            return IngestReport(source=source, found=len(papers), digest_id=existing, already_ingested=True,
+                                problems=parsed.problems, not_papers=parsed.not_papers), []
+        rank = digest_date or utcnow().date()
+        new, merged, stored = self._store_papers(connection, statements, digest_id, rank, papers)
+        return IngestReport(source=source, found=len(papers), new=new, merged=merged, digest_id=digest_id,
+                            problems=parsed.problems, not_papers=parsed.not_papers), stored
 
     def write_vectors(self) -> int:
         """Compute and store the vectors of every paper stored or changed since the last call, in large batches
@@ -201,6 +260,11 @@ def _tokens_of(paper: PaperDraft) -> list[str]:
     """What the category model reads of a stored paper."""
     return paper_tokens(title_en=paper.title_en, title_zh=paper.title_zh, summary_zh=paper.summary_zh,
                         abstract_en=paper.abstract_en)
+
+
+def _store_error(error: Exception) -> str:
+    """How a digest that could not be stored is reported."""
+    return f"store: {type(error).__name__}: {error}"
 
 
 def digest_hash(text: str) -> str:

@@ -76,6 +76,26 @@ class IngestStatements:
         """A date as the column stores it (SQLite: ISO text)."""
         return day.isoformat() if self.sqlite and day is not None else day
 
+    def open_transaction(self, connection: Connection) -> None:
+        """Begin the transaction now, so the savepoints that follow nest in it (pysqlite begins only before a
+        write, and a savepoint opened first would commit everything when released)."""
+        if self.sqlite:
+            with _driver_cursor(connection) as cursor:
+                cursor.execute("BEGIN")
+
+    @contextmanager
+    def savepoint(self, connection: Connection) -> Iterator[None]:
+        """Undo what the block wrote when it raises, and only that; the transaction goes on."""
+        with _driver_cursor(connection) as cursor:
+            cursor.execute("SAVEPOINT digest")
+            try:
+                yield
+            except BaseException:
+                cursor.execute("ROLLBACK TO SAVEPOINT digest")
+                raise
+            finally:
+                cursor.execute("RELEASE SAVEPOINT digest")
+
     def claim_digest(self, connection: Connection, *, source: str, digest_date: date | None, content_hash: str,
                      shape: str, paper_count: int, ingested_at: datetime) -> int | None:
         """Insert the digest row unless its content hash is known; None means it was ingested before."""

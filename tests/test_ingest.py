@@ -148,6 +148,26 @@ def test_a_failure_mid_digest_stores_nothing_of_it_and_the_batch_goes_on(engine:
     assert len(titles) == 16
 
 
+def test_sources_go_in_batch_by_batch_in_order_with_unreadable_ones_reported_between(
+        engine: Engine, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("storage.ingest.BATCH_DIGESTS", 2)  # five readable sources: three transactions
+    names = ["000", "001", "missing", "002", "003", "004"]
+    for name in names:
+        if name != "missing":
+            (tmp_path / f"{name}.txt").write_text(sample_text(name), encoding="utf-8")
+    paths = [str(tmp_path / f"{name}.txt") for name in names]
+    ingestor = Ingestor(engine)
+    reports = ingestor.ingest_sources(paths)
+    assert [report.source for report in reports] == paths
+    assert [report.ok for report in reports] == [True, True, False, True, True, True]
+    with session_scope(engine) as session:
+        assert session.exec(select(Digest.source).order_by(Digest.id)).all() == [p for p in paths if "missing" not in p]
+        stored = count_papers(session)
+    assert stored == sum(report.new for report in reports) > 0
+    again = ingestor.ingest_sources(paths[:2])
+    assert [report.already_ingested for report in again] == [True, True]
+
+
 def test_newest_digest_ranks_first(engine: Engine) -> None:
     ingestor = Ingestor(engine)
     older = ingestor.ingest_text(sample_text("000"), source="old", digest_date=date(2021, 1, 1))
