@@ -46,7 +46,9 @@ RESULTS = Path(__file__).parent / "results"
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/papers_digest_bench"
 TARGET_P99_MS = 5.0
-TASTE_TARGET_P99_MS = {"sqlite": 5.0, "postgresql": 10.0}  # issue 15: a pick of a chat ranking by taste
+# Issue 15: with a third of the chats ranking by taste, a pick's p99 (any chat's, or a ranking chat's) stays under
+# these; the chats in today's order keep TARGET_P99_MS (issue 4's target, from before taste).
+TASTE_TARGET_P99_MS = {"sqlite": 5.0, "postgresql": 10.0}
 TASTE_SHARE = 1 / 3  # chats that rank by taste
 TASTE_STARS = (TASTE_AUTO_MINIMUM, 10)  # how many of its papers such a chat starred, at least and at most
 TARGET_RSS_MB = 200.0
@@ -301,8 +303,12 @@ def phase_pick(args: argparse.Namespace) -> dict[str, Any]:
     ranking = measure(engine, pick_digest, sample=[chat_id for chat_id in sample if chat_id in tasting],
                       heavy=[chat_id for chat_id in heavy if chat_id in tasting] or heavy[:1], rounds=args.rounds,
                       chats=chats, seen=seen, seed=args.seed, warmup=0)
+    plain = measure(engine, pick_digest, sample=[chat_id for chat_id in sample if chat_id not in tasting],
+                    heavy=[chat_id for chat_id in heavy if chat_id not in tasting] or heavy[:1], rounds=args.rounds,
+                    chats=chats, seen=seen, seed=args.seed, warmup=0)
     return {"server": _server(engine), **result, "plan": _plan(engine, heavy[0], chats, seen, pick_unseen_papers),
             "ranking": {**ranking, "plan": _plan(engine, min(tasting & set(sample)), chats, seen, pick_digest)},
+            "plain": plain,
             "peak_rss_mb": _peak_rss_mb()}
 
 
@@ -458,6 +464,8 @@ def _measurements(row: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Each timed variant of one backend, labelled for the table."""
     yield row["backend"], row["pick"]
     yield f"{row['backend']} ranking by taste", {**row["pick"]["ranking"], "peak_rss_mb": row["pick"]["peak_rss_mb"]}
+    if "plain" in row["pick"]:
+        yield f"{row['backend']} in today's order", {**row["pick"]["plain"], "peak_rss_mb": row["pick"]["peak_rss_mb"]}
     if "unanalyzed" in row:
         yield f"{row['backend']} no ANALYZE", row["unanalyzed"]
     for label, result in row.get("proposal", {}).get("variants", {}).items():
@@ -478,9 +486,9 @@ def _verdict(ok: bool) -> str:
 def print_report(rows: Sequence[dict[str, Any]]) -> None:
     """The summary table, the run-to-run spread, cost by papers already seen, and the plans."""
     print(f"\npick_for_destination(limit={PICK_LIMIT}), {TASTE_SHARE:.0%} of chats ranking by taste, ms; targets: "
-          f"p99 < {TARGET_P99_MS:g} ms (chats ranking by taste: "
+          "p99 of a pick, all chats or those ranking: "
           + ", ".join(f"{backend} < {ms:g} ms" for backend, ms in TASTE_TARGET_P99_MS.items())
-          + f"), peak RSS < {TARGET_RSS_MB:g} MB")
+          + f"; chats in today's order < {TARGET_P99_MS:g} ms; peak RSS < {TARGET_RSS_MB:g} MB")
     buckets = [f"{low}-{high - 1}" if high else f"{low}+" for low, high in SEEN_BUCKETS]
     print(f"{'backend':<38} {'n':>5} {'median':>7} {'p90':>7} {'p99':>7} {'max':>7} {'heavy n':>7} {'heavy p50':>9} "
           f"{'heavy p99':>9} {'p99 by seen ' + '/'.join(buckets):>36} {'pick RSS':>8} {'app RSS':>8}  verdict")
@@ -489,7 +497,7 @@ def print_report(rows: Sequence[dict[str, Any]]) -> None:
             pick, heavy = result["random"], result["heavy"]
             app_rss = row["app"]["peak_rss_mb"] if label == row["backend"] else None
             rss_ok = max(result["peak_rss_mb"], app_rss or 0) < TARGET_RSS_MB
-            target = TASTE_TARGET_P99_MS[row["backend"]] if label.endswith("by taste") else TARGET_P99_MS
+            target = TARGET_P99_MS if label.endswith("today's order") else TASTE_TARGET_P99_MS[row["backend"]]
             print(f"{label:<38} {pick['n']:>5} {pick['median']:>7.2f} {pick['p90']:>7.2f} {pick['p99']:>7.2f} "
                   f"{pick['max']:>7.2f} {heavy['n']:>7} {heavy['median']:>9.2f} {heavy['p99']:>9.2f} "
                   f"{_p99_by_seen(result, buckets):>36} "
