@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from bot.pacing import TELEGRAM_LIMITS
+
 DEFAULT_DATABASE_URL = "sqlite:///data/papers-digest.db"
 MAX_URL_LENGTH = 2000  # what the source table stores
 ARXIV_API_URL = "http://export.arxiv.org/api/query"
@@ -41,12 +43,12 @@ class Settings(BaseSettings):
     default_digest_time: str = "09:00"
     digest_size: int = Field(default=5, ge=1, le=20)
     tick_seconds: float = Field(default=30.0, gt=0, le=3600)
-    rate_limit_per_second: float = Field(default=30.0, gt=0, le=100_000)
-    private_chat_per_second: float = Field(default=1.0, gt=0, le=10_000)
-    private_burst: int = Field(default=3, ge=1, le=100)
-    group_per_minute: float = Field(default=20.0, gt=0, le=100_000)
+    rate_limit_per_second: float = Field(default=TELEGRAM_LIMITS.per_second, gt=0, le=100_000)
+    private_chat_per_second: float = Field(default=TELEGRAM_LIMITS.private_per_second, gt=0, le=10_000)
+    private_burst: int = Field(default=TELEGRAM_LIMITS.private_burst, ge=1, le=100)
+    group_per_minute: float = Field(default=TELEGRAM_LIMITS.group_per_minute, gt=0, le=100_000)
     paid_broadcast: bool = False
-    paid_rate_per_second: float = Field(default=1000.0, gt=0, le=100_000)
+    paid_rate_per_second: float = Field(default=TELEGRAM_LIMITS.paid_per_second, gt=0, le=100_000)
     delivery_concurrency: int = Field(default=32, ge=1, le=1000)
     telegram_connections: int = Field(default=8, ge=1, le=256)
     claim_lease_seconds: float = Field(default=300.0, gt=0, le=86_400)

@@ -26,19 +26,22 @@ from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
 PACED_PREFIXES = ("send", "edit", "copy", "forward")
+MAX_RETRIES = 3  # a call refused with 429 is retried this many times after waiting what Telegram asks
 _IN_FLIGHT_POLL = 0.005  # seconds between looks while a window's worth of requests awaits its answers
 
 
 @dataclass(frozen=True, slots=True)
 class PaceLimits:
-    """The limits the bot keeps; paid broadcasts raise the overall one."""
+    """The limits the bot keeps; paid broadcasts raise the overall one. The defaults are Telegram's own."""
 
     per_second: float = 30.0
     paid_per_second: float = 1000.0
     private_per_second: float = 1.0
     private_burst: int = 3
     group_per_minute: float = 20.0
-    max_retries: int = 3
+
+
+TELEGRAM_LIMITS = PaceLimits()  # the defaults of the settings, of the bot's pacing and of the emulator's limits
 
 
 class _Gcra:
@@ -179,7 +182,7 @@ class Pacer(BaseRateLimiter[None]):
             chat_id = int(chat_id)
         paid = bool(data.get("allow_paid_broadcast"))
         windows = self._windows(chat_id, paid=paid)
-        for attempt in range(self.limits.max_retries + 1):
+        for attempt in range(MAX_RETRIES + 1):
             await self.wait_turn(chat_id, paid=paid)
             await self._enter(windows)
             try:
@@ -187,7 +190,7 @@ class Pacer(BaseRateLimiter[None]):
             except RetryAfter as error:
                 if self._on_too_many_requests is not None:
                     self._on_too_many_requests()
-                if attempt == self.limits.max_retries:
+                if attempt == MAX_RETRIES:
                     raise
                 wait = error.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)

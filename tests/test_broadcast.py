@@ -67,7 +67,7 @@ def make_due_store(tmp_path: Path, private: int, groups: int = 0, url: str | Non
 def scaled_settings(emulator: BotApiEmulator, url: str, **overrides: object):  # type: ignore[no-untyped-def]
     """The bot keeps Telegram's limits measured on the emulator's (scaled) clock."""
     return emulator_settings(
-        emulator, url, tick_seconds=0.05, rate_limit_per_second=LIMITS.global_per_second * SCALE,
+        emulator, url, tick_seconds=0.05, rate_limit_per_second=LIMITS.per_second * SCALE,
         private_chat_per_second=LIMITS.private_per_second * SCALE, private_burst=LIMITS.private_burst,
         group_per_minute=LIMITS.group_per_minute * SCALE, **overrides)
 
@@ -96,7 +96,7 @@ async def test_broadcast_to_300_chats_runs_at_the_limit_without_429s(tmp_path: P
     assert set(digests_per_chat(emulator).values()) == {1}, "every chat exactly one digest"
     sends = sorted(r.at for r in emulator.requests if r.method == "sendMessage" and r.status == 200)
     rate = (len(sends) - 1) / (sends[-1] - sends[0])  # messages per emulator second
-    assert 0.9 * LIMITS.global_per_second <= rate <= LIMITS.global_per_second
+    assert 0.9 * LIMITS.per_second <= rate <= LIMITS.per_second
     with session_scope(world.engine) as session:
         assert len(session.exec(select(Delivery)).all()) == 300 * 5
 

@@ -714,7 +714,7 @@ async def test_chat_action_validation(emu: BotApiEmulator, bot: Bot) -> None:
 
 async def test_global_limit_yields_429_and_retrying_client_gets_through() -> None:
     clock = FakeClock()
-    async with BotApiEmulator(TOKEN, rate_limits=RateLimits(global_per_second=30), clock=clock) as emu:
+    async with BotApiEmulator(TOKEN, rate_limits=RateLimits(per_second=30), clock=clock) as emu:
         for chat_id in range(1, 41):
             emu.add_private_chat(chat_id)
         async with make_bot(emu) as bot:
@@ -738,7 +738,7 @@ async def test_concurrent_broadcast_honouring_scaled_retry_after_respects_the_li
     # take over 1.5 s to arrive (even on a loaded machine they don't), so some calls are refused and retried
     # after retry_after / time_scale.
     scale, rate, chats = 2.0, 10, range(1, 41)
-    async with BotApiEmulator(TOKEN, rate_limits=RateLimits(global_per_second=rate), time_scale=scale) as emu:
+    async with BotApiEmulator(TOKEN, rate_limits=RateLimits(per_second=rate), time_scale=scale) as emu:
         for chat_id in chats:
             emu.add_private_chat(chat_id)
         async with make_bot(emu, pool=len(chats)) as bot:
@@ -813,8 +813,8 @@ async def test_sliding_window_refuses_a_bunch_that_a_token_bucket_lets_through()
                     await bot.send_message(chat_id, "digest")
             return emu.stats.too_many_requests
 
-    assert await refusals(RateLimits(global_per_second=30)) == 0
-    assert await refusals(RateLimits(global_per_second=30, sliding_window=True)) == 9, \
+    assert await refusals(RateLimits(per_second=30)) == 0
+    assert await refusals(RateLimits(per_second=30, sliding_window=True)) == 9, \
         "19 of the even sends are less than a second old: only 11 more fit"
 
 

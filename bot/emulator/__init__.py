@@ -24,12 +24,12 @@ real seconds is then guaranteed a free slot (unless other traffic takes it first
 ``retry_after`` also succeeds, just later. With the default ``time_scale=1.0`` both readings coincide.
 
 Flood control is off unless ``rate_limits`` is given. Each send (sendMessage, sendDocument) takes one token from
-two token buckets: the overall bucket (``global_per_second``, or ``paid_per_second`` when the call passes
+two token buckets: the overall bucket (``per_second``, or ``paid_per_second`` when the call passes
 ``allow_paid_broadcast``) and the target chat's bucket (``private_per_second`` with ``private_burst`` capacity for
 private chats, ``group_per_minute`` with the same capacity for groups). Rejected calls take no token.
 
 With ``RateLimits(sliding_window=True)`` the emulator counts instead as a strict server does: each send is
-stamped on arrival, and it is refused when the last window already holds the limit: ``global_per_second`` (or
+stamped on arrival, and it is refused when the last window already holds the limit: ``per_second`` (or
 ``paid_per_second``) in any one second, ``private_burst`` in any ``private_burst / private_per_second`` seconds
 for a private chat, ``group_per_minute`` in any minute for a group. Requests spaced evenly by the client but
 bunched on the way (several connections, varying latency) are refused here where a token bucket lets them pass.

@@ -10,19 +10,16 @@ from typing import Any
 
 from bot.emulator.errors import BotApiError
 from bot.emulator.state import _Chat
+from bot.pacing import PaceLimits
 
 _EPSILON = 1e-9
 
 
-@dataclass(frozen=True)
-class RateLimits:
-    """Telegram's flood limits, in messages per emulator second (or minute for groups)."""
+@dataclass(frozen=True, slots=True)
+class RateLimits(PaceLimits):
+    """Telegram's flood limits as the server keeps them, in messages per emulator second (or minute for groups):
+    the same figures the bot paces itself by, plus how the server counts."""
 
-    global_per_second: float = 30.0
-    paid_per_second: float = 1000.0
-    private_per_second: float = 1.0
-    private_burst: int = 3
-    group_per_minute: float = 20.0
     sliding_window: bool = False  # count arrivals in a sliding window instead of token buckets (package docstring)
 
 
@@ -95,7 +92,7 @@ class FloodControl:
         overall = (
             (("paid",), limits.paid_per_second, limits.paid_per_second)
             if paid
-            else (("global",), limits.global_per_second, limits.global_per_second)
+            else (("global",), limits.per_second, limits.per_second)
         )
         if chat.type == "private":
             per_chat = (("chat", chat.id), limits.private_per_second, float(limits.private_burst))
@@ -108,7 +105,7 @@ class FloodControl:
 
     def _throttle_in_windows(self, limits: RateLimits, chat: _Chat, *, paid: bool) -> None:
         """Flood control as a strict server counts: arrivals in sliding windows (see the package docstring)."""
-        overall = (("paid",), limits.paid_per_second, 1.0) if paid else (("global",), limits.global_per_second, 1.0)
+        overall = (("paid",), limits.paid_per_second, 1.0) if paid else (("global",), limits.per_second, 1.0)
         if chat.type == "private":
             per_chat = (("chat", chat.id), float(limits.private_burst),
                         limits.private_burst / limits.private_per_second)
