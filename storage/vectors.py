@@ -14,7 +14,7 @@ import operator
 import re
 import string
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain, filterfalse
@@ -200,25 +200,27 @@ def chinese_slots(texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
 def vectors_of(papers: Sequence[PaperText]) -> list[SparseVector]:
     """The vectors of many papers in a few passes of array operations: each slot's count damped, the FEATURES_KEPT
     heaviest kept (ties: the lower slot), scaled to length 1."""
-    vectors: list[SparseVector] = []
-    for start in range(0, len(papers), _PASS):
-        slots, weights, ends = _pass(papers[start:start + _PASS])
-        vectors.extend(SparseVector(slots[begin:end].astype(np.int64), weights[begin:end]) if end > begin else EMPTY
-                       for begin, end in itertools.pairwise([0, *ends]))
-    return vectors
+    return [SparseVector(slots[begin:end].astype(np.int64), weights[begin:end]) if end > begin else EMPTY
+            for slots, weights, spans in _passes(papers) for begin, end in spans]
 
 
 def stored_vectors_of(papers: Sequence[PaperText]) -> list[bytes]:
     """vectors_of in their stored form (SparseVector.to_bytes), without making a SparseVector of each: this runs
     for every paper stored."""
     stored: list[bytes] = []
-    for start in range(0, len(papers), _PASS):
-        slots, weights, ends = _pass(papers[start:start + _PASS])
+    for slots, weights, spans in _passes(papers):
         records = np.empty(len(slots), dtype=_FEATURE)
         records["slot"], records["weight"] = slots, weights
         data, size = records.tobytes(), _FEATURE.itemsize
-        stored.extend(data[begin * size:end * size] for begin, end in itertools.pairwise([0, *ends]))
+        stored.extend(data[begin * size:end * size] for begin, end in spans)
     return stored
+
+
+def _passes(papers: Sequence[PaperText]) -> Iterator[tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]]:
+    """_pass over the papers _PASS at a time: each pass's slots and weights, and each paper's span in them."""
+    for start in range(0, len(papers), _PASS):
+        slots, weights, ends = _pass(papers[start:start + _PASS])
+        yield slots, weights, list(itertools.pairwise([0, *ends]))
 
 
 def _pass(papers: Sequence[PaperText]) -> tuple[np.ndarray, np.ndarray, list[int]]:
