@@ -69,7 +69,6 @@ class Ingestor:
     engine: Engine
     model: CategoryModel | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
-    _learnt_drafts: set[int] = field(default_factory=set)
     _vectors_due: list[int] = field(default_factory=list)  # papers stored or changed since write_vectors
 
     def ingest_sources(self, sources: Iterable[str], *, digest_date: date | None = None,
@@ -191,30 +190,14 @@ class Ingestor:
 
     def _store_papers(self, connection: Connection, statements: IngestStatements, digest_id: int, rank: date,
                       papers: tuple[ParsedPaper, ...]) -> tuple[int, int, list[int]]:
-        """Create or merge every paper of one digest and link it to the digest, in a few bulk statements; how many
-        are new and merged, and the ids of both (their vectors are due)."""
-        model = self._category_model(connection)
+        """Key, look up, merge, classify and write one digest's papers, each step once for all of them (a few bulk
+        statements); how many are new and merged, and the ids of both (their vectors are due)."""
         keyed = [(parsed, paper_keys(parsed)) for parsed in papers]
         found = _existing_papers(connection, statements, keyed)
         stored = {id(paper) for paper in found.values()}
-        placed: list[tuple[ParsedPaper, PaperDraft]] = []
-        for parsed, keys in keyed:
-            paper = _same_paper(parsed, keys, found)
-            if paper is None:
-                paper = new_draft(parsed, dict(keys), rank_date=rank, rank_digest_id=digest_id)
-            else:
-                merge_into(paper, parsed, rank_date=rank, rank_digest_id=digest_id)
-            if paper.category is None or paper.category_inferred:
-                guess = model.predict_tokens(_tokens_of(paper))
-                paper.category, paper.category_inferred = (guess, True) if guess else (None, False)
-            elif model.wants(paper.category) and id(paper) not in self._learnt_drafts:
-                model.learn_tokens(paper.category, _tokens_of(paper))
-                self._learnt_drafts.add(id(paper))
-            for key in keys:
-                found[key] = paper
-            placed.append((parsed, paper))
-        self._learnt_drafts.clear()
+        placed = _place(keyed, found, rank_date=rank, rank_digest_id=digest_id)
         unique = list({id(paper): paper for _parsed, paper in placed}.values())
+        _classify(self._category_model(connection), unique)
         fresh = [paper for paper in unique if id(paper) not in stored]
         merged = [paper for paper in unique if id(paper) in stored]
         _insert_papers(connection, statements, fresh)
@@ -226,6 +209,33 @@ class Ingestor:
             links.setdefault(paper.id, (digest_id, paper.id, parsed.position, parsed.minor, parsed.highlight))
         statements.link_papers(connection, list(links.values()))
         return len(fresh), len(merged), [paper.id for paper in unique]
+
+
+def _place(keyed: list[tuple[ParsedPaper, list[tuple[str, str]]]], found: dict[tuple[str, str], PaperDraft], *,
+           rank_date: date, rank_digest_id: int) -> list[tuple[ParsedPaper, PaperDraft]]:
+    """Each parsed paper with the draft it goes into: a stored paper or an earlier one of the digest it is the same
+    paper as (merged in), else a new one."""
+    placed = []
+    for parsed, keys in keyed:
+        paper = _same_paper(parsed, keys, found)
+        if paper is None:
+            paper = new_draft(parsed, dict(keys), rank_date=rank_date, rank_digest_id=rank_digest_id)
+        else:
+            merge_into(paper, parsed, rank_date=rank_date, rank_digest_id=rank_digest_id)
+        for key in keys:
+            found[key] = paper
+        placed.append((parsed, paper))
+    return placed
+
+
+def _classify(model: CategoryModel, papers: Iterable[PaperDraft]) -> None:
+    """Infer the category of each paper no digest tagged; learn from the tagged ones (once a digest, as merged)."""
+    for paper in papers:
+        if paper.category is None or paper.category_inferred:
+            guess = model.predict_tokens(_tokens_of(paper))
+            paper.category, paper.category_inferred = (guess, True) if guess else (None, False)
+        elif model.wants(paper.category):
+            model.learn_tokens(paper.category, _tokens_of(paper))
 
 
 @dataclass(slots=True)
