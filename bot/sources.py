@@ -15,13 +15,13 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from telegram import Bot
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
+from bot.context import BotApplication, DigestContext
 from bot.delivery import send_html
 from bot.http import FetchedPage, TransientFetchError, fetch_page, retry_with_backoff
 from bot.i18n import Translator, translator
-from bot.services import Services, ingest_digest, services_of
+from bot.services import Services, ingest_digest
 from bot.views import source_failing_text, source_recovered_text
 from storage.chats import get_chat
 from storage.db import session_scope
@@ -147,14 +147,14 @@ async def tell_admins(services: Services, bot: Bot, text_for: Callable[[Translat
     return told
 
 
-async def check_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def check_sources_job(context: DigestContext) -> None:
     """The scheduled job: one round of due sources."""
-    await poll_sources(services_of(context), context.bot)
+    await poll_sources(context.services, context.bot)
 
 
-def schedule_source_checks(application: Application) -> None:  # type: ignore[type-arg]
+def schedule_source_checks(application: BotApplication) -> None:
     """Look for due sources every TICK_SECONDS (each source is fetched every SOURCE_POLL_MINUTES); 0 disables."""
-    settings = services_of(application).settings
+    settings = application.bot_data.services.settings
     if settings.source_poll_minutes <= 0:
         log.info("sources: automatic fetching is off (SOURCE_POLL_MINUTES=0)")
         return

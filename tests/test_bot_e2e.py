@@ -13,7 +13,6 @@ from sqlmodel import select
 
 from bot.emulator import BotApiEmulator
 from bot.playground import Playground, emulator_settings, running_bot
-from bot.services import services_of
 from storage.db import open_store, session_scope
 from storage.ingest import Ingestor
 from storage.models import Chat, Delivery, Favourite, Paper
@@ -252,7 +251,7 @@ async def test_time_with_timezone_makes_the_tick_deliver_at_that_local_time(worl
 
 async def _let_ticks_run(world: World, ticks: int = 2) -> None:
     """Wait until the scheduler has completed a few more ticks at the clock's current time."""
-    services = services_of(world.bot.application)
+    services = world.bot.application.bot_data.services
     target = services.ticks + ticks
     async with asyncio.timeout(5):
         while services.ticks < target:
