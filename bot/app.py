@@ -6,8 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine
-from telegram import BotCommand
-from telegram.ext import ApplicationBuilder
+from telegram import BotCommand, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationBuilder, Defaults
 
 from bot.arxiv import schedule_arxiv_enrichment
 from bot.config import Settings
@@ -22,6 +23,11 @@ from bot.services import Services, system_clock
 from bot.sources import register_configured_sources, schedule_source_checks
 from storage.vectors import backfill_paper_vectors
 
+# Every message is HTML without a link preview (a card holds several links, and Telegram would preview the first),
+# and a reply does not quote the command it answers. Said once here: the ExtBot adds these to every call that does
+# not say otherwise (a plain telegram.Bot would not).
+DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    do_quote=False)
 MENU = ("today", "search", "categories", "keywords", "taste", "time", "lang", "favorites", "import", "export",
         "settings", "subscribe", "unsubscribe", "help")
 
@@ -91,6 +97,7 @@ def build_application(settings: Settings, engine: Engine, *, clock: Callable[[],
         ApplicationBuilder()
         .application_class(DigestApplication)
         .context_types(CONTEXT_TYPES)
+        .defaults(DEFAULTS)
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)

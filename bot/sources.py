@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import Engine
-from telegram import Bot
 from telegram.error import TelegramError
+from telegram.ext import ExtBot
 
 from bot.config import Settings
 from bot.context import BotApplication, DigestContext
@@ -91,7 +91,7 @@ async def check_source(services: Services, source: Source, *, backoff: float = B
     return replace(outcome, recovered=recovered)
 
 
-async def poll_sources(services: Services, bot: Bot, *, backoff: float = BACKOFF_SECONDS) -> list[SourceCheck]:
+async def poll_sources(services: Services, bot: ExtBot[None], *, backoff: float = BACKOFF_SECONDS) -> list[SourceCheck]:
     """Check every due source this process could claim; report new failures and recoveries to the admins."""
     settings = services.settings
     if settings.source_poll_minutes <= 0:
@@ -112,7 +112,7 @@ async def poll_sources(services: Services, bot: Bot, *, backoff: float = BACKOFF
     return list(checks)
 
 
-async def _follow_up(services: Services, bot: Bot, check: SourceCheck) -> None:
+async def _follow_up(services: Services, bot: ExtBot[None], check: SourceCheck) -> None:
     """Log the check; record a failure; tell the admins when a source starts failing or recovers."""
     if check.status is SourceStatus.FAILED:
         now, error = services.clock(), check.error or "unknown error"
@@ -134,7 +134,7 @@ async def _follow_up(services: Services, bot: Bot, check: SourceCheck) -> None:
         await tell_admins(services, bot, lambda t: source_recovered_text(check.source_id, check.url, t))
 
 
-async def tell_admins(services: Services, bot: Bot, text_for: Callable[[Translator], str]) -> int:
+async def tell_admins(services: Services, bot: ExtBot[None], text_for: Callable[[Translator], str]) -> int:
     """Send a notice to every ADMIN_IDS chat in its interface language; returns how many got it."""
     told = 0
     for admin_id in sorted(services.settings.admin_ids):

@@ -114,7 +114,7 @@ async def channel_button(update: Update, context: DigestContext, target: Target)
         await services.db(lambda session: remove_channel(session=session, chat_id=chat.id))
         await query.answer()
         await query.edit_message_text(t.gettext("📢 {title} is no longer subscribed. /channels add brings it back."
-                                                ).format(title=channel_name(chat)), parse_mode="HTML")
+                                                ).format(title=channel_name(chat)))
         return
     if op is ChannelOp.SHOW:  # from the /channels list, which stays as it is for the other channels
         await query.answer()
@@ -125,5 +125,4 @@ async def channel_button(update: Update, context: DigestContext, target: Target)
         chat = await services.db(lambda session: set_active(session=session, chat_id=chat.id,
                                                             active=op is ChannelOp.RESUME, now=now))
     await query.answer()
-    await query.edit_message_text(channel_manage_text(chat, t), parse_mode="HTML",
-                                  reply_markup=channel_manage_keyboard(chat, t))
+    await query.edit_message_text(channel_manage_text(chat, t), reply_markup=channel_manage_keyboard(chat, t))

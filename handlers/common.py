@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden
 
 from bot.callbacks import Callback, decode
 from bot.context import DigestContext
-from bot.delivery import NO_PREVIEW
 from bot.i18n import Translator, translator, ui_language_for
 from storage.chats import ensure_chat, get_chat
 from storage.models import CHANNEL_KIND, GENERAL_THREAD, Chat
@@ -58,9 +57,8 @@ def language_of(update: Update, chat: Chat | None) -> Translator:
 
 
 async def reply(update: Update, text: str, *, reply_markup: InlineKeyboardMarkup | None = None) -> None:
-    """Answer in the same chat (and forum topic) with HTML and no link previews."""
-    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
-                                              do_quote=False, reply_markup=reply_markup)
+    """Answer in the same chat (and forum topic); HTML without link previews, as bot.app's Defaults say."""
+    await update.effective_message.reply_text(text, reply_markup=reply_markup)
 
 
 def argument_text(message: Message) -> str:

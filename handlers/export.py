@@ -37,5 +37,6 @@ async def export_favourites(update: Update, context: DigestContext) -> None:
     caption = t.ngettext("{count} saved paper", "{count} saved papers", len(papers)).format(count=len(papers))
     for kind in wanted:
         document = InputFile(files[kind]().encode("utf-8"), filename=f"favourites-{day}.{kind}")
-        await update.effective_message.reply_document(document, caption=caption, do_quote=False)
+        # The caption is plain text: parse_mode=None keeps the application's HTML default off it.
+        await update.effective_message.reply_document(document, caption=caption, parse_mode=None)
     log.info("chat=%s exported %d favourites as %s", chat.id, len(papers), "+".join(wanted))

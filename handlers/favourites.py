@@ -130,8 +130,7 @@ async def favourites_button(update: Update, context: DigestContext) -> None:
         page_number = int(callback.value)
     page = await _page(context, chat.id, page_number, t)
     try:
-        await query.edit_message_text(page.text, parse_mode="HTML", reply_markup=page.keyboard,
-                                      disable_web_page_preview=True)
+        await query.edit_message_text(page.text, reply_markup=page.keyboard)
     except BadRequest as error:
         if "not modified" not in error.message:
             raise

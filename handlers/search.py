@@ -7,12 +7,10 @@ import re
 
 from sqlmodel import Session
 from telegram import Message, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.cards import render_paper_details
 from bot.context import DigestContext
-from bot.delivery import NO_PREVIEW
 from bot.i18n import Translator
 from bot.views import SEARCH_PAGE_SIZE, SearchPage, query_problem_text, search_page
 from handlers.common import argument_text, language_of, load_chat, read_button, reply, require_chat
@@ -85,8 +83,7 @@ async def search_page_button(update: Update, context: DigestContext) -> None:
         return
     await query.answer()  # stops the spinner on the button
     try:
-        await query.edit_message_text(page.text, parse_mode=ParseMode.HTML, reply_markup=page.keyboard,
-                                      link_preview_options=NO_PREVIEW)
+        await query.edit_message_text(page.text, reply_markup=page.keyboard)
     except BadRequest as error:  # a double tap asks for the page already shown
         if "not modified" not in error.message:
             raise
@@ -95,7 +92,7 @@ async def search_page_button(update: Update, context: DigestContext) -> None:
 async def _send_details(message: Message, paper: Paper, t: Translator) -> None:
     """The paper in as many messages as it needs, in the chat (and forum topic) of message."""
     for text in render_paper_details(paper, t=t):
-        await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW, do_quote=False)
+        await message.reply_text(text)
 
 
 async def show_paper(update: Update, context: DigestContext) -> None:
@@ -145,7 +142,7 @@ async def _send_details_privately(update: Update, context: DigestContext, paper:
         if own is None:
             raise Forbidden("no private chat with the bot")
         for text in render_paper_details(paper, t=t):
-            await context.bot.send_message(user.id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+            await context.bot.send_message(user.id, text)
     except (Forbidden, BadRequest):  # Telegram lets a bot write only to people who opened a chat with it
         await query.answer(t.gettext("Open a chat with @{bot} and send /start first; then 📄 sends the details "
                                      "there.").format(bot=context.bot.username), show_alert=True)

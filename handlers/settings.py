@@ -69,7 +69,7 @@ async def toggle_category_button(update: Update, context: DigestContext, target:
     chosen = chat_categories(chat)
     await query.answer(t.gettext("Following: {codes}").format(codes=", ".join(chosen)))
     try:
-        await query.edit_message_text(in_topic(chat, t, categories_text(chosen, t)), parse_mode="HTML",
+        await query.edit_message_text(in_topic(chat, t, categories_text(chosen, t)),
                                       reply_markup=_keyboard_of(target, chosen))
     except BadRequest as error:  # a double tap can make the edit identical to what is shown
         if "not modified" not in error.message:
