@@ -1,4 +1,4 @@
-"""What every handler needs: the chat's language, replies in HTML, and the one place permissions are checked."""
+"""What every handler needs: the chat's language, replies and redraws, and the one place permissions are checked."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlmodel import Session
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden
 
@@ -59,6 +59,22 @@ def language_of(update: Update, chat: Chat | None) -> Translator:
 async def reply(update: Update, text: str, *, reply_markup: InlineKeyboardMarkup | None = None) -> None:
     """Answer in the same chat (and forum topic); HTML without link previews, as bot.app's Defaults say."""
     await update.effective_message.reply_text(text, reply_markup=reply_markup)
+
+
+async def redraw(query: CallbackQuery, text: str | None, reply_markup: InlineKeyboardMarkup | None) -> None:
+    """Edit the message under a button in place (only its buttons when text is None).
+
+    A double tap can ask for exactly what is shown, which Telegram refuses as "message is not modified": the message
+    already reads as wanted, so that refusal is no error.
+    """
+    try:
+        if text is None:
+            await query.edit_message_reply_markup(reply_markup)
+        else:
+            await query.edit_message_text(text, reply_markup=reply_markup)
+    except BadRequest as error:
+        if "not modified" not in error.message:
+            raise
 
 
 def argument_text(message: Message) -> str:

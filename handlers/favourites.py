@@ -6,13 +6,12 @@ import re
 
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 
 from bot.callbacks import Action, decode
 from bot.context import DigestContext
 from bot.i18n import Translator
 from bot.views import FAVOURITES_PAGE_SIZE, FavouritesPage, favourites_page
-from handlers.common import language_of, read_button, reply, require_chat
+from handlers.common import language_of, read_button, redraw, reply, require_chat
 from storage.chats import get_chat
 from storage.favourites import (
     favourite_ids,
@@ -51,11 +50,7 @@ async def toggle_star(update: Update, context: DigestContext) -> None:
     ids = [int(d.value) for d in (decode(b.callback_data) for row in markup.inline_keyboard for b in row)
            if d is not None and d.action is Action.FAVOURITE]
     stars = await services.db(lambda session: favourite_ids(session=session, chat_id=chat.id, paper_ids=ids))
-    try:
-        await query.edit_message_reply_markup(_restarred(markup, stars))
-    except BadRequest as error:  # two quick taps can leave the markup as it already is
-        if "not modified" not in error.message:
-            raise
+    await redraw(query, None, _restarred(markup, stars))
 
 
 async def save_for_tapper(update: Update, context: DigestContext, paper_id: int) -> None:
@@ -129,11 +124,7 @@ async def favourites_button(update: Update, context: DigestContext) -> None:
         await query.answer()
         page_number = int(callback.value)
     page = await _page(context, chat.id, page_number, t)
-    try:
-        await query.edit_message_text(page.text, reply_markup=page.keyboard)
-    except BadRequest as error:
-        if "not modified" not in error.message:
-            raise
+    await redraw(query, page.text, page.keyboard)
 
 
 async def _page(context: DigestContext, chat_id: int, page: int, t: Translator) -> FavouritesPage:

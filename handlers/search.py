@@ -13,7 +13,7 @@ from bot.cards import render_paper_details
 from bot.context import DigestContext
 from bot.i18n import Translator
 from bot.views import SEARCH_PAGE_SIZE, SearchPage, query_problem_text, search_page
-from handlers.common import argument_text, language_of, load_chat, read_button, reply, require_chat
+from handlers.common import argument_text, language_of, load_chat, read_button, redraw, reply, require_chat
 from storage.chats import get_chat
 from storage.favourites import favourite_ids
 from storage.models import CHANNEL_KIND, Paper
@@ -82,11 +82,7 @@ async def search_page_button(update: Update, context: DigestContext) -> None:
         await query.answer(page, show_alert=True)
         return
     await query.answer()  # stops the spinner on the button
-    try:
-        await query.edit_message_text(page.text, reply_markup=page.keyboard)
-    except BadRequest as error:  # a double tap asks for the page already shown
-        if "not modified" not in error.message:
-            raise
+    await redraw(query, page.text, page.keyboard)
 
 
 async def _send_details(message: Message, paper: Paper, t: Translator) -> None:

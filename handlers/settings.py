@@ -6,12 +6,11 @@ import html
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 
 from bot.config import parse_hhmm
 from bot.context import DigestContext
 from bot.views import categories_keyboard, categories_text, format_local, language_name, settings_text
-from handlers.common import Target, configures, in_topic, language_of, reply, require_chat
+from handlers.common import Target, configures, in_topic, language_of, redraw, reply, require_chat
 from storage.chats import (
     ALL_CATEGORIES,
     chat_categories,
@@ -68,12 +67,7 @@ async def toggle_category_button(update: Update, context: DigestContext, target:
         return
     chosen = chat_categories(chat)
     await query.answer(t.gettext("Following: {codes}").format(codes=", ".join(chosen)))
-    try:
-        await query.edit_message_text(in_topic(chat, t, categories_text(chosen, t)),
-                                      reply_markup=_keyboard_of(target, chosen))
-    except BadRequest as error:  # a double tap can make the edit identical to what is shown
-        if "not modified" not in error.message:
-            raise
+    await redraw(query, in_topic(chat, t, categories_text(chosen, t)), _keyboard_of(target, chosen))
 
 
 @configures
