@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -16,11 +15,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 
 from bot.cards import render_digest, star_keyboard
 from bot.channels import lose_chat
+from bot.http import retry_with_backoff
 from bot.i18n import translator
 from bot.metrics import FailureKind
 from bot.services import Services
@@ -35,8 +35,8 @@ from storage.pending import LeaseLost, finish_pending_digest, plan_pending_diges
 from storage.taste import TasteSource
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 4
-BACKOFF_SECONDS = 0.5
+RETRIES = 3  # after the first attempt, for 5xx and network errors
+BACKOFF_SECONDS = 0.5  # the first pause; doubled each time, times a jitter of 0.5–1.5
 
 
 class DeliveryStatus(StrEnum):
@@ -83,19 +83,15 @@ async def send_html(bot: ExtBot[None], chat_id: int, text: str, *, reply_markup:
     out by the rate limiter (bot.pacing) for that chat alone. BadRequest (malformed message, chat not found),
     Forbidden and ChatMigrated are not retried: the caller decides.
     """
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            return await bot.send_message(chat_id, text, reply_markup=reply_markup,
-                                          message_thread_id=message_thread_id, allow_paid_broadcast=paid or None)
-        except BadRequest:  # a subclass of NetworkError, but retrying a malformed message cannot help
-            raise
-        except (TimedOut, NetworkError) as error:
-            if attempt == MAX_ATTEMPTS:
-                raise
-            delay = BACKOFF_SECONDS * 2 ** (attempt - 1) * (0.5 + random.random())
-            log.info("chat=%s network error (%s), retry in %.2fs", chat_id, error, delay)
-            await asyncio.sleep(delay)
-    raise AssertionError("unreachable")
+    return await retry_with_backoff(
+        lambda: bot.send_message(chat_id, text, reply_markup=reply_markup, message_thread_id=message_thread_id,
+                                 allow_paid_broadcast=paid or None),
+        retryable=is_transient, retries=RETRIES, backoff=BACKOFF_SECONDS, jitter=(0.5, 1.5), name=f"chat={chat_id}")
+
+
+def is_transient(error: Exception) -> bool:
+    """A timeout or a 5xx; BadRequest is a NetworkError too, but sending a malformed message again cannot help."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
 
 
 def is_topic_gone(error: BadRequest) -> bool:
