@@ -376,12 +376,12 @@ def phase_app(args: argparse.Namespace) -> dict[str, Any]:
     from bot.cards import render_digest, star_keyboard
     from bot.config import Settings
     from bot.i18n import translator
-    from bot.services import SERVICES_KEY, Services
+    from bot.services import Services
 
     settings = Settings(_env_file=None, telegram_bot_token=DUMMY_TOKEN, database_url=args.url)  # type: ignore[call-arg]
     engine = open_store(settings.database_url)
     application = build_application(settings, engine)
-    services: Services = application.bot_data[SERVICES_KEY]
+    services: Services = application.bot_data.services
     built_rss = _peak_rss_mb()
     with session_scope(engine) as session:
         active = list(session.exec(select(Chat.id).where(Chat.active).order_by(Chat.id)).all())

@@ -6,21 +6,28 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine
-from telegram import BotCommand
-from telegram.ext import Application, ApplicationBuilder
+from telegram import BotCommand, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationBuilder, Defaults
 
 from bot.arxiv import schedule_arxiv_enrichment
 from bot.config import Settings
+from bot.context import CONTEXT_TYPES, BotApplication
 from bot.heartbeat import leave_registry, register_process, schedule_heartbeat
 from bot.i18n import SUPPORTED, translator
 from bot.metrics import BotMetrics
 from bot.pacing import PaceLimits, Pacer
 from bot.resolution import schedule_arxiv_resolution
 from bot.scheduler import schedule_ticks
-from bot.services import SERVICES_KEY, Services, services_of, system_clock
+from bot.services import Services, system_clock
 from bot.sources import register_configured_sources, schedule_source_checks
 from storage.vectors import backfill_paper_vectors
 
+# Every message is HTML without a link preview (a card holds several links, and Telegram would preview the first),
+# and a reply does not quote the command it answers. Said once here: the ExtBot adds these to every call that does
+# not say otherwise (a plain telegram.Bot would not).
+DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    do_quote=False)
 MENU = ("today", "search", "categories", "keywords", "taste", "time", "lang", "favorites", "import", "export",
         "settings", "subscribe", "unsubscribe", "help")
 
@@ -47,18 +54,18 @@ def command_menu(language: str) -> list[BotCommand]:
     return [BotCommand(name, descriptions[name]) for name in MENU]
 
 
-async def _register_menu(application: Application) -> None:  # type: ignore[type-arg]
+async def _register_menu(application: BotApplication) -> None:
     """setMyCommands once per interface language (English is the default for everyone else)."""
     for language in SUPPORTED:
         await application.bot.set_my_commands(command_menu(language),
                                               language_code=None if language == "en" else language)
 
 
-async def _start(application: Application) -> None:  # type: ignore[type-arg]
+async def _start(application: BotApplication) -> None:
     """Join the process registry (taking over dead leases on SQLite), give vectors to papers a crash left without
     them, then show the command menu."""
     await register_process(application)
-    await services_of(application).db(lambda session: backfill_paper_vectors(session.connection()))
+    await application.bot_data.services.db(lambda session: backfill_paper_vectors(session.connection()))
     await _register_menu(application)
 
 
@@ -69,7 +76,7 @@ def pace_limits(settings: Settings) -> PaceLimits:
                       group_per_minute=settings.group_per_minute)
 
 
-class DigestApplication(Application):  # type: ignore[type-arg]
+class DigestApplication(BotApplication):
     """python-telegram-bot's Application, stopping the scheduled jobs without cutting one short."""
 
     async def stop(self) -> None:
@@ -81,7 +88,7 @@ class DigestApplication(Application):  # type: ignore[type-arg]
 
 
 def build_application(settings: Settings, engine: Engine, *, clock: Callable[[], datetime] = system_clock,
-                      with_scheduler: bool = True) -> Application:  # type: ignore[type-arg]
+                      with_scheduler: bool = True) -> BotApplication:
     """The whole bot, ready for polling or a webhook."""
     from handlers import register  # the app builder is the one place bot/ reaches into handlers/
 
@@ -89,6 +96,8 @@ def build_application(settings: Settings, engine: Engine, *, clock: Callable[[],
     application = (
         ApplicationBuilder()
         .application_class(DigestApplication)
+        .context_types(CONTEXT_TYPES)
+        .defaults(DEFAULTS)
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
@@ -100,8 +109,7 @@ def build_application(settings: Settings, engine: Engine, *, clock: Callable[[],
         .pool_timeout(30.0)
         .build()
     )
-    application.bot_data[SERVICES_KEY] = Services(settings=settings, engine=engine, clock=clock,
-                                                  metrics=metrics)
+    application.bot_data.services = Services(settings=settings, engine=engine, clock=clock, metrics=metrics)
     register(application)
     register_configured_sources(settings, engine)
     if with_scheduler:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session
-from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
+from bot.context import BotApplication, DigestContext
 from bot.http import NoAnswer, TooLarge, Unreachable, download
-from bot.services import Services, services_of
+from bot.services import Services
 from storage.documents import human_size
 from storage.enrichment import (
     ArxivRecord,
@@ -40,7 +40,6 @@ MAX_RESPONSE_BYTES = 8 * 1024 * 1024  # 100 entries are well under 1 MB
 RETRY_AFTER = timedelta(hours=1)  # arXiv failed: ask about these papers again after this
 HOLD = timedelta(minutes=10)  # a batch claimed by a process that died is free again after this
 BATCHES_PER_RUN = 10  # one job run asks at most this many batches (30 s at arXiv's pace), then yields
-CLIENT_KEY = "arxiv_client"
 SEARCH_RESULTS = 10  # candidates a title search reads: the paper and its look-alikes, best first
 _ABS_ID = re.compile(r"arxiv\.org/abs/(.+?)(?:v\d+)?$")
 _REJECTED_ID = re.compile(r"incorrect id format for (\S+)", re.IGNORECASE)
@@ -252,19 +251,26 @@ async def _record_answer(services: Services, claimed: dict[str, int], feed: Arxi
     return bool(errored and refused and rest)
 
 
-async def enrich_papers_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def enrich_papers_job(context: DigestContext) -> None:
     """The scheduled job: one run with the process's client (which remembers when it last asked arXiv)."""
-    await enrich_papers(services_of(context), context.bot_data[CLIENT_KEY])
+    await enrich_papers(context.services, shared_client(context.application))
 
 
-def schedule_arxiv_enrichment(application: Application) -> None:  # type: ignore[type-arg]
+def shared_client(application: BotApplication) -> ArxivClient:
+    """The process's one client, made on first use: enrichment and resolution keep one pace towards arXiv."""
+    data = application.bot_data
+    if data.arxiv_client is None:
+        data.arxiv_client = ArxivClient.from_settings(data.services.settings)
+    return data.arxiv_client
+
+
+def schedule_arxiv_enrichment(application: BotApplication) -> None:
     """Ask arXiv about new papers every TICK_SECONDS (or every request interval if longer); off when disabled."""
-    settings = services_of(application).settings
+    settings = application.bot_data.services.settings
     if not settings.arxiv_enrichment:
         log.info("arxiv: enrichment is off (ARXIV_ENRICHMENT=false)")
         return
     assert application.job_queue is not None, "python-telegram-bot[job-queue] is required"
-    application.bot_data.setdefault(CLIENT_KEY, ArxivClient.from_settings(settings))  # one pace for every job
     interval = max(settings.tick_seconds, settings.arxiv_request_interval)
     application.job_queue.run_repeating(enrich_papers_job, interval=interval, first=interval, name="arxiv-enrichment",
                                         job_kwargs={"max_instances": 1, "coalesce": True})

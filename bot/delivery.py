@@ -8,19 +8,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram import InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+from telegram.ext import ExtBot
 
 from bot.cards import render_digest, star_keyboard
 from bot.channels import lose_chat
+from bot.http import retry_with_backoff
 from bot.i18n import translator
 from bot.metrics import FailureKind
 from bot.services import Services
@@ -35,9 +35,8 @@ from storage.pending import LeaseLost, finish_pending_digest, plan_pending_diges
 from storage.taste import TasteSource
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 4
-BACKOFF_SECONDS = 0.5
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+RETRIES = 3  # after the first attempt, for 5xx and network errors
+BACKOFF_SECONDS = 0.5  # the first pause; doubled each time, times a jitter of 0.5–1.5
 
 
 class DeliveryStatus(StrEnum):
@@ -76,27 +75,23 @@ def local_day(now: datetime, timezone: str) -> datetime:
     return now.astimezone(ZoneInfo(timezone))
 
 
-async def send_html(bot: Bot, chat_id: int, text: str, *, reply_markup: InlineKeyboardMarkup | None = None,
+async def send_html(bot: ExtBot[None], chat_id: int, text: str, *, reply_markup: InlineKeyboardMarkup | None = None,
                     message_thread_id: int | None = None, paid: bool = False) -> Message:
-    """Send one HTML message, retrying 5xx and network errors with backoff and jitter, a bounded number of times.
+    """Send one message, retrying 5xx and network errors with backoff and jitter, a bounded number of times.
 
-    429s are waited out by the rate limiter (bot.pacing) for that chat alone. BadRequest (malformed message, chat
-    not found), Forbidden and ChatMigrated are not retried: the caller decides.
+    HTML without a link preview comes from the application's Defaults, which only an ExtBot applies. 429s are waited
+    out by the rate limiter (bot.pacing) for that chat alone. BadRequest (malformed message, chat not found),
+    Forbidden and ChatMigrated are not retried: the caller decides.
     """
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            return await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup,
-                                          link_preview_options=NO_PREVIEW, message_thread_id=message_thread_id,
-                                          allow_paid_broadcast=paid or None)
-        except BadRequest:  # a subclass of NetworkError, but retrying a malformed message cannot help
-            raise
-        except (TimedOut, NetworkError) as error:
-            if attempt == MAX_ATTEMPTS:
-                raise
-            delay = BACKOFF_SECONDS * 2 ** (attempt - 1) * (0.5 + random.random())
-            log.info("chat=%s network error (%s), retry in %.2fs", chat_id, error, delay)
-            await asyncio.sleep(delay)
-    raise AssertionError("unreachable")
+    return await retry_with_backoff(
+        lambda: bot.send_message(chat_id, text, reply_markup=reply_markup, message_thread_id=message_thread_id,
+                                 allow_paid_broadcast=paid or None),
+        retryable=is_transient, retries=RETRIES, backoff=BACKOFF_SECONDS, jitter=(0.5, 1.5), name=f"chat={chat_id}")
+
+
+def is_transient(error: Exception) -> bool:
+    """A timeout or a 5xx; BadRequest is a NetworkError too, but sending a malformed message again cannot help."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
 
 
 def is_topic_gone(error: BadRequest) -> bool:
@@ -116,7 +111,7 @@ def is_gone(error: BadRequest) -> bool:
             or "need administrator rights in the channel chat" in message)  # a channel took the right to post
 
 
-async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: DeliveryKind,
+async def deliver_digest(*, bot: ExtBot[None], services: Services, chat_id: int, kind: DeliveryKind,
                          pending: PendingDigest | None = None, thread_id: int = GENERAL_THREAD) -> DeliveryOutcome:
     """Pick the destination's next unseen papers, send them as cards, and record each message's papers once sent.
 
@@ -142,7 +137,7 @@ async def deliver_digest(*, bot: Bot, services: Services, chat_id: int, kind: De
     return outcome
 
 
-async def deliver_digests(*, bot: Bot, services: Services, destinations: list[tuple[int, int]],
+async def deliver_digests(*, bot: ExtBot[None], services: Services, destinations: list[tuple[int, int]],
                           kind: DeliveryKind) -> list[DeliveryOutcome]:
     """A digest to each (chat, thread), DELIVERY_CONCURRENCY at a time: one after the other, each chat's store
     work and each answer's round trip would add up, and the pacer, not the loop, should set the pace."""
@@ -194,7 +189,7 @@ def _plan(session: Session, *, chat_id: int, thread_id: int, pending: PendingDig
     return _Plan(chat, papers, saved, keywords=keywords, reasons=reasons)
 
 
-async def _deliver(*, bot: Bot, services: Services, chat_id: int, thread_id: int, kind: DeliveryKind,
+async def _deliver(*, bot: ExtBot[None], services: Services, chat_id: int, thread_id: int, kind: DeliveryKind,
                    pending: PendingDigest | None) -> DeliveryOutcome:
     """Send the destination its papers message by message; the outcome names the chat id the digest ended in."""
     now = services.clock()
@@ -256,7 +251,7 @@ def _record(session: Session, *, chat_id: int, thread_id: int, paper_ids: list[i
                                                               thread_id=thread_id)
 
 
-async def _send_to_chat(bot: Bot, services: Services, target: int, text: str,
+async def _send_to_chat(bot: ExtBot[None], services: Services, target: int, text: str,
                         markup: InlineKeyboardMarkup, paid: bool, thread_id: int) -> tuple[int, Message]:
     """Send, following a group's migration to a supergroup and retiring chats and topics Telegram says are gone."""
     try:

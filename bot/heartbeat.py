@@ -11,17 +11,17 @@ import logging
 
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
-from telegram.ext import Application, ContextTypes
 
-from bot.services import Services, services_of
+from bot.context import BotApplication, DigestContext
+from bot.services import Services
 from storage.processes import beat, forget_process, take_over_dead_leases, take_over_every_lease
 
 log = logging.getLogger(__name__)
 
 
-async def register_process(application: Application) -> None:  # type: ignore[type-arg]
+async def register_process(application: BotApplication) -> None:
     """First beat; on SQLite, whatever holds a lease now is a process that died."""
-    services = services_of(application)
+    services = application.bot_data.services
     sqlite = services.engine.dialect.name == "sqlite"
     now, owner = services.clock(), services.owner
 
@@ -34,9 +34,9 @@ async def register_process(application: Application) -> None:  # type: ignore[ty
              f"; took over {freed} digests leased before the restart" if freed else "")
 
 
-async def keep_beating(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def keep_beating(context: DigestContext) -> None:
     """Renew this process's heartbeat, and free the digests leased by processes that stopped beating."""
-    await renew(services_of(context))
+    await renew(context.services)
 
 
 async def renew(services: Services) -> int:
@@ -57,18 +57,18 @@ async def renew(services: Services) -> int:
     return freed
 
 
-async def leave_registry(application: Application) -> None:  # type: ignore[type-arg]
+async def leave_registry(application: BotApplication) -> None:
     """A clean stop: the tick handed the leases back; this process leaves the registry."""
-    services = services_of(application)
+    services = application.bot_data.services
     try:
         await services.db(lambda session: forget_process(session=session, owner=services.owner))
     except OperationalError:
         log.info("process: database unreachable at stop; the entry expires by itself")
 
 
-def schedule_heartbeat(application: Application) -> None:  # type: ignore[type-arg]
+def schedule_heartbeat(application: BotApplication) -> None:
     """Beat every HEARTBEAT_SECONDS on python-telegram-bot's job queue."""
-    interval = services_of(application).settings.heartbeat_seconds
+    interval = application.bot_data.services.settings.heartbeat_seconds
     assert application.job_queue is not None, "python-telegram-bot[job-queue] is required"
     application.job_queue.run_repeating(keep_beating, interval=interval, first=interval, name="heartbeat",
                                         job_kwargs={"max_instances": 1, "coalesce": True})

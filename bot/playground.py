@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import TypeHandler
 
 from bot.app import build_application
 from bot.config import Settings
+from bot.context import BotApplication, DigestContext
 from bot.emulator import BotApiEmulator, SentMessage
 from bot.services import system_clock
 
@@ -26,11 +27,11 @@ class Playground:
     """An emulator, the bot polling it, and a count of updates the bot has finished handling."""
 
     emulator: BotApiEmulator
-    application: Application  # type: ignore[type-arg]
+    application: BotApplication
     handled_update_id: int = 0
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def _count(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _count(self, update: Update, context: DigestContext) -> None:
         """Runs after the real handlers of each update (and after the error handler, if one failed)."""
         self.handled_update_id = max(self.handled_update_id, update.update_id)
         self._changed.set()

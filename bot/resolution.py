@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
-from telegram.ext import Application, ContextTypes
 
-from bot.arxiv import CLIENT_KEY, ArxivClient, ArxivUnavailable
-from bot.services import Services, services_of
+from bot.arxiv import ArxivClient, ArxivUnavailable, shared_client
+from bot.context import BotApplication, DigestContext
+from bot.services import Services
 from storage.resolution import (
     Resolution,
     TitleToResolve,
@@ -139,18 +139,17 @@ async def _postpone(services: Services, paper: TitleToResolve, run: ResolutionRu
     return False
 
 
-async def resolve_papers_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def resolve_papers_job(context: DigestContext) -> None:
     """The scheduled job: one run with the process's client (which remembers when it last asked arXiv)."""
-    await resolve_papers(services_of(context), context.bot_data[CLIENT_KEY])
+    await resolve_papers(context.services, shared_client(context.application))
 
 
-def schedule_arxiv_resolution(application: Application) -> None:  # type: ignore[type-arg]
+def schedule_arxiv_resolution(application: BotApplication) -> None:
     """Look papers up by title every TICK_SECONDS (or every request interval if longer); off when disabled."""
-    settings = services_of(application).settings
+    settings = application.bot_data.services.settings
     if not settings.arxiv_enrichment:
         return
     assert application.job_queue is not None, "python-telegram-bot[job-queue] is required"
-    application.bot_data.setdefault(CLIENT_KEY, ArxivClient.from_settings(settings))
     interval = max(settings.tick_seconds, settings.arxiv_request_interval)
     application.job_queue.run_repeating(resolve_papers_job, interval=interval, first=interval, name="arxiv-resolution",
                                         job_kwargs={"max_instances": 1, "coalesce": True})

@@ -11,10 +11,10 @@ import logging
 
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
-from telegram.ext import Application, ContextTypes
 
+from bot.context import BotApplication, DigestContext
 from bot.delivery import DeliveryOutcome, deliver_digest
-from bot.services import Services, services_of
+from bot.services import Services
 from storage.chats import claim_due_chats
 from storage.db import unreachable_reason
 from storage.models import DeliveryKind, PendingDigest
@@ -25,9 +25,9 @@ CLAIM_BATCH = 500
 FIRST_TICK_SECONDS = 0.5  # after start
 
 
-async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> list[DeliveryOutcome]:
+async def run_tick(context: DigestContext) -> list[DeliveryOutcome]:
     """One tick: turn due chats into pending digests, then deliver every pending digest this process can lease."""
-    services = services_of(context)
+    services = context.services
     if not context.application.running:
         return []  # the bot is stopping: what is due stays owed for the next start
     try:
@@ -48,7 +48,7 @@ async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> list[DeliveryOutcome]:
     return outcomes
 
 
-async def _claim_and_deliver(context: ContextTypes.DEFAULT_TYPE, services: Services) -> list[DeliveryOutcome]:
+async def _claim_and_deliver(context: DigestContext, services: Services) -> list[DeliveryOutcome]:
     """Turn every due chat into a pending digest, then deliver what this process can lease."""
     while True:
         now = services.clock()
@@ -66,7 +66,7 @@ def lease_chunk(services: Services) -> int:
     return max(1, min(CLAIM_BATCH, int(rate * settings.claim_lease_seconds / 2)))
 
 
-async def _deliver_leased(context: ContextTypes.DEFAULT_TYPE, services: Services) -> list[DeliveryOutcome]:
+async def _deliver_leased(context: DigestContext, services: Services) -> list[DeliveryOutcome]:
     """Lease pending digests chunk by chunk and keep DELIVERY_CONCURRENCY workers busy on them.
 
     The next chunk is leased before the workers run dry, so the rate limiter, not the leasing, sets the pace.
@@ -131,9 +131,9 @@ def _summary(outcomes: list[DeliveryOutcome]) -> str:
     return " ".join(f"{status}={count}" for status, count in sorted(counts.items()))
 
 
-def schedule_ticks(application: Application) -> None:  # type: ignore[type-arg]
+def schedule_ticks(application: BotApplication) -> None:
     """Run the tick every TICK_SECONDS on python-telegram-bot's job queue (APScheduler underneath)."""
-    interval = services_of(application).settings.tick_seconds
+    interval = application.bot_data.services.settings.tick_seconds
     assert application.job_queue is not None, "python-telegram-bot[job-queue] is required"
     # One tick at a time per process: a long broadcast simply delays the next tick (so the scheduler's
     # "skipped: maximum number of running instances" is expected, not a warning).

@@ -14,7 +14,6 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
-from telegram.ext import Application, CallbackContext
 
 from bot.config import Settings
 from bot.metrics import BotMetrics
@@ -23,7 +22,6 @@ from storage.ingest import Ingestor, IngestReport
 from storage.search import index_pending
 
 T = TypeVar("T")
-SERVICES_KEY = "services"
 GROUP_COMMIT_MAX = 64  # store calls one grouped transaction takes at most: bounds its lock time and its rollback
 GROUP_GATHER_SECONDS = 0.002  # how long a group waits for more calls before it starts (each costs a commit)
 
@@ -111,7 +109,7 @@ class GroupCommit:
 
 @dataclass
 class Services:
-    """One per running bot, kept in ``application.bot_data``."""
+    """One per running bot, kept in ``application.bot_data.services`` (bot.context)."""
 
     settings: Settings
     engine: Engine
@@ -136,11 +134,6 @@ class Services:
     def is_bot_admin(self, user_id: int | None) -> bool:
         """Bot admins are listed in ADMIN_IDS."""
         return user_id is not None and user_id in self.settings.admin_ids
-
-
-def services_of(context: CallbackContext | Application) -> Services:  # type: ignore[type-arg]
-    """The Services object stored when the application was built."""
-    return context.bot_data[SERVICES_KEY]
 
 
 async def ingest_digest(services: Services, text: str, *, source: str, markup: str | None = None) -> IngestReport:

@@ -13,15 +13,15 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import Engine
-from telegram import Bot
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ExtBot
 
 from bot.config import Settings
+from bot.context import BotApplication, DigestContext
 from bot.delivery import send_html
 from bot.http import FetchedPage, TransientFetchError, fetch_page, retry_with_backoff
 from bot.i18n import Translator, translator
-from bot.services import Services, ingest_digest, services_of
+from bot.services import Services, ingest_digest
 from bot.views import source_failing_text, source_recovered_text
 from storage.chats import get_chat
 from storage.db import session_scope
@@ -91,7 +91,7 @@ async def check_source(services: Services, source: Source, *, backoff: float = B
     return replace(outcome, recovered=recovered)
 
 
-async def poll_sources(services: Services, bot: Bot, *, backoff: float = BACKOFF_SECONDS) -> list[SourceCheck]:
+async def poll_sources(services: Services, bot: ExtBot[None], *, backoff: float = BACKOFF_SECONDS) -> list[SourceCheck]:
     """Check every due source this process could claim; report new failures and recoveries to the admins."""
     settings = services.settings
     if settings.source_poll_minutes <= 0:
@@ -112,7 +112,7 @@ async def poll_sources(services: Services, bot: Bot, *, backoff: float = BACKOFF
     return list(checks)
 
 
-async def _follow_up(services: Services, bot: Bot, check: SourceCheck) -> None:
+async def _follow_up(services: Services, bot: ExtBot[None], check: SourceCheck) -> None:
     """Log the check; record a failure; tell the admins when a source starts failing or recovers."""
     if check.status is SourceStatus.FAILED:
         now, error = services.clock(), check.error or "unknown error"
@@ -134,7 +134,7 @@ async def _follow_up(services: Services, bot: Bot, check: SourceCheck) -> None:
         await tell_admins(services, bot, lambda t: source_recovered_text(check.source_id, check.url, t))
 
 
-async def tell_admins(services: Services, bot: Bot, text_for: Callable[[Translator], str]) -> int:
+async def tell_admins(services: Services, bot: ExtBot[None], text_for: Callable[[Translator], str]) -> int:
     """Send a notice to every ADMIN_IDS chat in its interface language; returns how many got it."""
     told = 0
     for admin_id in sorted(services.settings.admin_ids):
@@ -147,14 +147,14 @@ async def tell_admins(services: Services, bot: Bot, text_for: Callable[[Translat
     return told
 
 
-async def check_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def check_sources_job(context: DigestContext) -> None:
     """The scheduled job: one round of due sources."""
-    await poll_sources(services_of(context), context.bot)
+    await poll_sources(context.services, context.bot)
 
 
-def schedule_source_checks(application: Application) -> None:  # type: ignore[type-arg]
+def schedule_source_checks(application: BotApplication) -> None:
     """Look for due sources every TICK_SECONDS (each source is fetched every SOURCE_POLL_MINUTES); 0 disables."""
-    settings = services_of(application).settings
+    settings = application.bot_data.services.settings
     if settings.source_poll_minutes <= 0:
         log.info("sources: automatic fetching is off (SOURCE_POLL_MINUTES=0)")
         return

@@ -20,7 +20,6 @@ from telegram import Update
 from telegram.ext import Application, ExtBot
 
 from bot.metrics import EXPOSITION_CONTENT_TYPE
-from bot.services import services_of
 from storage.db import unreachable_reason
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -117,7 +116,7 @@ async def report_health(request: web.Request) -> web.Response:
     if not application.running:
         return web.json_response({"status": "unavailable", "reason": "application is not running"},
                                  status=HTTPStatus.SERVICE_UNAVAILABLE)
-    problem = await database_problem(services_of(application).engine)
+    problem = await database_problem(application.bot_data.services.engine)
     if problem is not None:
         return web.json_response({"status": "unavailable", "reason": problem}, status=HTTPStatus.SERVICE_UNAVAILABLE)
     return web.json_response({"status": "ok", "application": "running", "database": "ok",
@@ -126,7 +125,7 @@ async def report_health(request: web.Request) -> web.Response:
 
 async def report_metrics(request: web.Request) -> web.Response:
     """Prometheus scrapes this: the running bot's counters and histograms in the text exposition format."""
-    metrics = services_of(request.app[APPLICATION]).metrics
+    metrics = request.app[APPLICATION].bot_data.services.metrics
     return web.Response(body=metrics.exposition(), headers={"Content-Type": EXPOSITION_CONTENT_TYPE})
 
 

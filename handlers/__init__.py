@@ -8,15 +8,14 @@ from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
+from bot.context import BotApplication, DigestContext
 from handlers.admin import ingest_command, ingest_document_message, post_now, show_stats
 from handlers.channels import add_forwarded_channel, channel_button, manage_channels
 from handlers.common import language_of, load_chat, reply
@@ -36,7 +35,7 @@ from storage.db import unreachable_reason
 log = logging.getLogger(__name__)
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: DigestContext) -> None:
     """A command we do not know: point to /help (in groups only when addressed to this bot)."""
     text = update.effective_message.text or ""
     command = text.split()[0]
@@ -46,13 +45,13 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await reply(update, t.gettext("Unknown command. /help lists what I can do."))
 
 
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_button(update: Update, context: DigestContext) -> None:
     """Buttons with data this bot does not recognise (forged, or from an older version)."""
     t = language_of(update, await load_chat(update, context))
     await update.callback_query.answer(t.gettext("This button is no longer valid."), show_alert=True)
 
 
-async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def report_error(update: object, context: DigestContext) -> None:
     """Log the failure with what it happened to, and tell the user it did not work."""
     chat_id = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
     if isinstance(context.error, OperationalError):  # the database went away: one line, not a traceback
@@ -67,7 +66,7 @@ async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
             log.warning("chat=%s could not be told about the failure", chat_id)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: BotApplication) -> None:
     """Attach every handler; order matters only for the catch-alls at the end."""
     commands = {
         "start": start_chat, "help": show_help, "subscribe": subscribe_chat, "unsubscribe": unsubscribe_chat,

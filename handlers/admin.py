@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 from telegram import Document, Update
-from telegram.ext import ContextTypes
 
+from bot.context import DigestContext
 from bot.delivery import DeliveryOutcome, DeliveryStatus, deliver_digests
 from bot.http import fetch_document
 from bot.i18n import Translator
-from bot.services import Services, ingest_digest, services_of
+from bot.services import Services, ingest_digest
 from bot.views import StoreStats, ingest_text, stats_text
 from handlers.common import bot_admins_only, language_of, load_chat, reply
 from storage.chats import active_destinations, count_active_chats
@@ -29,9 +29,9 @@ _URL = re.compile(r"^https?://\S+$")
 
 
 @bot_admins_only
-async def post_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def post_now(update: Update, context: DigestContext) -> None:
     """/post_now [all|CHAT_ID]: an extra digest now, whatever the schedule; the daily one still comes."""
-    services = services_of(context)
+    services = context.services
     t = language_of(update, await load_chat(update, context))
     args = context.args or []
     if len(args) > 1 or (args and args[0] != "all" and not re.fullmatch(r"-?\d{1,20}", args[0])):
@@ -59,7 +59,7 @@ def _post_summary(outcomes: list[DeliveryOutcome], t: Translator) -> str:
 
 
 @bot_admins_only
-async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ingest_command(update: Update, context: DigestContext) -> None:
     """/ingest with a URL, with a file attached, or as a reply to a file."""
     message = update.effective_message
     t = language_of(update, await load_chat(update, context))
@@ -70,7 +70,7 @@ async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     elif replied is not None and replied.document:
         await _ingest_document(update, context, replied.document)
     elif len(args) == 1 and _URL.match(args[0]):
-        services = services_of(context)
+        services = context.services
         settings = services.settings
         try:
             document = await fetch_document(args[0], max_bytes=settings.max_digest_bytes,
@@ -85,14 +85,14 @@ async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 @bot_admins_only
-async def ingest_document_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ingest_document_message(update: Update, context: DigestContext) -> None:
     """A digest file sent to the bot privately by an admin, or captioned /ingest in a group."""
     await _ingest_document(update, context, update.effective_message.document)
 
 
-async def _ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE, document: Document) -> None:
+async def _ingest_document(update: Update, context: DigestContext, document: Document) -> None:
     """Download a document within the size cap and ingest it through the same code as the CLI."""
-    services = services_of(context)
+    services = context.services
     t = language_of(update, await load_chat(update, context))
     name = document.file_name or "document"
     limit = services.settings.max_digest_bytes
@@ -118,9 +118,9 @@ async def _ingest_text(update: Update, services: Services, document: LoadedDocum
 
 
 @bot_admins_only
-async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_stats(update: Update, context: DigestContext) -> None:
     """/stats: subscribers, papers, deliveries today, favourites."""
-    services = services_of(context)
+    services = context.services
     zone = ZoneInfo(services.settings.default_timezone)
     midnight = datetime.combine(services.clock().astimezone(zone).date(), time(0), tzinfo=zone)
 

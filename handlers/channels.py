@@ -7,12 +7,11 @@ import html
 from telegram import ChatMemberAdministrator, MessageOriginChannel, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import ContextTypes
 
 from bot.callbacks import ChannelOp
+from bot.context import DigestContext
 from bot.delivery import deliver_digest
 from bot.i18n import Translator, ui_language_for
-from bot.services import services_of
 from bot.views import channel_manage_keyboard, channel_manage_text, channel_name, channels_list
 from handlers.common import CHANNEL_REF, Target, configures, is_channel_admin, language_of, load_chat, reply
 from handlers.digest import today_outcome_text
@@ -22,7 +21,7 @@ from storage.chats import set_active
 from storage.models import DeliveryKind
 
 
-async def manage_channels(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def manage_channels(update: Update, context: DigestContext) -> None:
     """/channels lists the sender's channels; /channels add @name (or an id) subscribes one."""
     t = language_of(update, await load_chat(update, context))
     if update.effective_chat.type != ChatType.PRIVATE:
@@ -31,8 +30,7 @@ async def manage_channels(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     args = context.args or []
     if not args:
         user_id = update.effective_user.id
-        channels = await services_of(context).db(lambda session: channels_managed_by(session=session,
-                                                                                      user_id=user_id))
+        channels = await context.services.db(lambda session: channels_managed_by(session=session, user_id=user_id))
         text, keyboard = channels_list(channels, t)
         await reply(update, text, reply_markup=keyboard)
         return
@@ -44,7 +42,7 @@ async def manage_channels(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                                   "any post of the channel."))
 
 
-async def add_forwarded_channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def add_forwarded_channel(update: Update, context: DigestContext) -> None:
     """A channel post forwarded to the bot privately: subscribe that channel, as /channels add would."""
     origin = update.effective_message.forward_origin
     if isinstance(origin, MessageOriginChannel):
@@ -52,8 +50,7 @@ async def add_forwarded_channel(update: Update, context: ContextTypes.DEFAULT_TY
         await subscribe_channel(update, context, origin.chat.id, t)
 
 
-async def subscribe_channel(update: Update, context: ContextTypes.DEFAULT_TYPE, ref: int | str,
-                            t: Translator) -> None:
+async def subscribe_channel(update: Update, context: DigestContext, ref: int | str, t: Translator) -> None:
     """Check with Telegram that the bot may post there and the sender administers it; then store it."""
     bot, user = context.bot, update.effective_user
     shown = html.escape(str(ref))
@@ -82,7 +79,7 @@ async def subscribe_channel(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         await reply(update, t.gettext("Only administrators of {title} can subscribe it, and Telegram says you are "
                                       "not one. Ask one of them to send /channels add.").format(title=title))
         return
-    services = services_of(context)
+    services = context.services
     settings, now = services.settings, services.clock()
     ui_language = ui_language_for(user.language_code)
     chat, created = await services.db(lambda session: add_channel(
@@ -95,11 +92,11 @@ async def subscribe_channel(update: Update, context: ContextTypes.DEFAULT_TYPE, 
 
 
 @configures
-async def channel_button(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target) -> None:
+async def channel_button(update: Update, context: DigestContext, target: Target) -> None:
     """A button under a channel's management message; the tapper's rights were just checked with Telegram."""
     query, chat, t = update.callback_query, target.chat, target.t
     op = ChannelOp(target.callback.value)
-    services = services_of(context)
+    services = context.services
     if op in (ChannelOp.ZH, ChannelOp.EN, ChannelOp.BOTH):
         await query.answer()
         await apply_language(update, context, target, op.value)
@@ -117,7 +114,7 @@ async def channel_button(update: Update, context: ContextTypes.DEFAULT_TYPE, tar
         await services.db(lambda session: remove_channel(session=session, chat_id=chat.id))
         await query.answer()
         await query.edit_message_text(t.gettext("📢 {title} is no longer subscribed. /channels add brings it back."
-                                                ).format(title=channel_name(chat)), parse_mode="HTML")
+                                                ).format(title=channel_name(chat)))
         return
     if op is ChannelOp.SHOW:  # from the /channels list, which stays as it is for the other channels
         await query.answer()
@@ -128,5 +125,4 @@ async def channel_button(update: Update, context: ContextTypes.DEFAULT_TYPE, tar
         chat = await services.db(lambda session: set_active(session=session, chat_id=chat.id,
                                                             active=op is ChannelOp.RESUME, now=now))
     await query.answer()
-    await query.edit_message_text(channel_manage_text(chat, t), parse_mode="HTML",
-                                  reply_markup=channel_manage_keyboard(chat, t))
+    await query.edit_message_text(channel_manage_text(chat, t), reply_markup=channel_manage_keyboard(chat, t))

@@ -1,4 +1,4 @@
-"""What every handler needs: the chat's language, replies in HTML, and the one place permissions are checked."""
+"""What every handler needs: the chat's language, replies and redraws, and the one place permissions are checked."""
 
 from __future__ import annotations
 
@@ -7,22 +7,19 @@ import html
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import Session
-from telegram import Message, Update
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import ContextTypes
 
 from bot.callbacks import Callback, decode
-from bot.delivery import NO_PREVIEW
+from bot.context import DigestContext
 from bot.i18n import Translator, translator, ui_language_for
-from bot.services import Services, services_of
 from storage.chats import ensure_chat, get_chat
 from storage.models import CHANNEL_KIND, GENERAL_THREAD, Chat
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Handler = Callable[[Update, DigestContext], Awaitable[None]]
 # A channel named in a private chat: its numeric id, or its public @username.
 CHANNEL_REF = re.compile(r"-100\d{1,16}|@[A-Za-z][A-Za-z0-9_]{3,31}")
 
@@ -35,11 +32,11 @@ def thread_of(update: Update) -> int:
     return message.message_thread_id or GENERAL_THREAD
 
 
-async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
+async def load_chat(update: Update, context: DigestContext) -> Chat | None:
     """The stored destination this update came from (the chat, or the forum topic), if it subscribed once."""
     chat_id, thread_id = update.effective_chat.id, thread_of(update)
-    return await services_of(context).db(lambda session: get_chat(session=session, chat_id=chat_id,
-                                                                  thread_id=thread_id))
+    return await context.services.db(lambda session: get_chat(session=session, chat_id=chat_id,
+                                                              thread_id=thread_id))
 
 
 def in_topic(chat: Chat, t: Translator, text: str) -> str:
@@ -59,10 +56,25 @@ def language_of(update: Update, chat: Chat | None) -> Translator:
     return translator(ui_language_for(user.language_code if user else None))
 
 
-async def reply(update: Update, text: str, **kwargs: Any) -> None:
-    """Answer in the same chat (and forum topic) with HTML and no link previews."""
-    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
-                                              do_quote=False, **kwargs)
+async def reply(update: Update, text: str, *, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer in the same chat (and forum topic); HTML without link previews, as bot.app's Defaults say."""
+    await update.effective_message.reply_text(text, reply_markup=reply_markup)
+
+
+async def redraw(query: CallbackQuery, text: str | None, reply_markup: InlineKeyboardMarkup | None) -> None:
+    """Edit the message under a button in place (only its buttons when text is None).
+
+    A double tap can ask for exactly what is shown, which Telegram refuses as "message is not modified": the message
+    already reads as wanted, so that refusal is no error.
+    """
+    try:
+        if text is None:
+            await query.edit_message_reply_markup(reply_markup)
+        else:
+            await query.edit_message_text(text, reply_markup=reply_markup)
+    except BadRequest as error:
+        if "not modified" not in error.message:
+            raise
 
 
 def argument_text(message: Message) -> str:
@@ -71,10 +83,10 @@ def argument_text(message: Message) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE, services: Services) -> bool:
+async def may_change_settings(update: Update, context: DigestContext) -> bool:
     """In private chats anyone; in groups only group administrators and the bot's admins."""
     chat, user = update.effective_chat, update.effective_user
-    if chat.type == ChatType.PRIVATE or services.is_bot_admin(user.id if user else None):
+    if chat.type == ChatType.PRIVATE or context.services.is_bot_admin(user.id if user else None):
         return True
     if user is None:
         return False
@@ -86,8 +98,8 @@ def group_admins_only(handler: Handler) -> Handler:
     """Refuse settings changes from group members who are not administrators; nothing changes."""
 
     @functools.wraps(handler)
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if await may_change_settings(update, context, services_of(context)):
+    async def guarded(update: Update, context: DigestContext) -> None:
+        if await may_change_settings(update, context):
             await handler(update, context)
             return
         t = language_of(update, await load_chat(update, context))
@@ -104,9 +116,9 @@ def bot_admins_only(handler: Handler) -> Handler:
     """Admin commands: anyone not in ADMIN_IDS gets a polite refusal and nothing happens."""
 
     @functools.wraps(handler)
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def guarded(update: Update, context: DigestContext) -> None:
         user = update.effective_user
-        if services_of(context).is_bot_admin(user.id if user else None):
+        if context.services.is_bot_admin(user.id if user else None):
             await handler(update, context)
             return
         t = language_of(update, await load_chat(update, context))
@@ -124,7 +136,7 @@ class ButtonPress:
     t: Translator
 
 
-async def read_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ButtonPress | None:
+async def read_button(update: Update, context: DigestContext) -> ButtonPress | None:
     """Decode a tap; forged or stale data, or a chat that never subscribed, gets an alert and None."""
     query = update.callback_query
     callback = decode(query.data)
@@ -136,7 +148,7 @@ async def read_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> But
     return ButtonPress(callback, chat, t)
 
 
-async def require_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
+async def require_chat(update: Update, context: DigestContext) -> Chat | None:
     """The chat's (or topic's) settings, or a hint to /start first when it never subscribed."""
     chat = await load_chat(update, context)
     if chat is None:
@@ -149,13 +161,13 @@ async def require_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ch
     return chat
 
 
-async def require_chat_to_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
+async def require_chat_to_configure(update: Update, context: DigestContext) -> Chat | None:
     """Like require_chat, but a forum topic of a subscribed group gets its own settings, copied from the group."""
     chat = await load_chat(update, context)
     thread_id = thread_of(update)
     if chat is not None or thread_id == GENERAL_THREAD:
         return chat if chat is not None else await require_chat(update, context)
-    services = services_of(context)
+    services = context.services
     chat_id, title, now = update.effective_chat.id, update.effective_chat.title, services.clock()
 
     def copy_group(session: Session) -> Chat | None:
@@ -171,7 +183,7 @@ async def require_chat_to_configure(update: Update, context: ContextTypes.DEFAUL
     return topic if topic is not None else await require_chat(update, context)
 
 
-async def is_channel_admin(context: ContextTypes.DEFAULT_TYPE, channel_id: int | str, user_id: int) -> bool | None:
+async def is_channel_admin(context: DigestContext, channel_id: int | str, user_id: int) -> bool | None:
     """Telegram's answer now, not what was true when the channel was added; None if the bot may no longer ask
     (it was removed from the channel)."""
     try:
@@ -198,7 +210,7 @@ class Target:
         return self.chat.kind == CHANNEL_KIND
 
 
-TargetHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, Target], Awaitable[None]]
+TargetHandler = Callable[[Update, DigestContext, Target], Awaitable[None]]
 
 
 def named_channel(update: Update, args: list[str]) -> str | None:
@@ -216,7 +228,7 @@ async def _refuse(update: Update, text: str) -> None:
         await reply(update, text)
 
 
-async def _channel_target(update: Update, context: ContextTypes.DEFAULT_TYPE, ref: int | str, args: list[str],
+async def _channel_target(update: Update, context: DigestContext, ref: int | str, args: list[str],
                           text: str, callback: Callback | None) -> Target | None:
     """A managed channel, once Telegram confirms the sender administers it now; else a reply saying why not."""
     t = language_of(update, await load_chat(update, context))
@@ -227,7 +239,7 @@ async def _channel_target(update: Update, context: ContextTypes.DEFAULT_TYPE, re
             channel_id = (await context.bot.get_chat(ref)).id
         except (BadRequest, Forbidden):
             channel_id = None
-    chat = None if channel_id is None else await services_of(context).db(
+    chat = None if channel_id is None else await context.services.db(
         lambda session: get_chat(session=session, chat_id=channel_id))
     if chat is None or chat.kind != CHANNEL_KIND:
         await _refuse(update, t.gettext("{channel} is not one of the channels I post to. Add it first: "
@@ -255,7 +267,7 @@ def configures(handler: TargetHandler) -> Handler:
     """
 
     @functools.wraps(handler)
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def guarded(update: Update, context: DigestContext) -> None:
         callback = decode(update.callback_query.data) if update.callback_query else None
         args = list(context.args or [])
         text = "" if update.callback_query else argument_text(update.effective_message)
@@ -274,10 +286,9 @@ def configures(handler: TargetHandler) -> Handler:
     return guarded
 
 
-async def _own_target(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str],
-                      text: str) -> Target | None:
+async def _own_target(update: Update, context: DigestContext, args: list[str], text: str) -> Target | None:
     """This chat or topic, for its group's administrators (anyone in a private chat)."""
-    if not await may_change_settings(update, context, services_of(context)):
+    if not await may_change_settings(update, context):
         t = language_of(update, await load_chat(update, context))
         await _refuse(update, t.gettext("Only group administrators can change this chat's settings."))
         return None

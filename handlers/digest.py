@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
+from bot.context import DigestContext
 from bot.delivery import DeliveryOutcome, DeliveryStatus, deliver_digest
 from bot.i18n import Translator
-from bot.services import services_of
 from handlers.common import in_topic, language_of, reply, require_chat
 from storage.models import CHANNEL_KIND, Chat, DeliveryKind
 
 
-async def post_today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def post_today(update: Update, context: DigestContext) -> None:
     """Deliver the next digest to this chat now, or say there is nothing new."""
     chat = await require_chat(update, context)
     if chat is None:
         return
-    outcome = await deliver_digest(bot=context.bot, services=services_of(context), chat_id=chat.id,
+    outcome = await deliver_digest(bot=context.bot, services=context.services, chat_id=chat.id,
                                    thread_id=chat.thread_id, kind=DeliveryKind.TODAY)
     text = today_outcome_text(outcome, chat, language_of(update, chat))
     if text:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 
 from telegram import InputFile, Update
-from telegram.ext import ContextTypes
 
+from bot.context import DigestContext
 from bot.exports import favourites_bibtex, favourites_markdown
-from bot.services import services_of
 from handlers.common import argument_text, language_of, reply, require_chat
 from storage.favourites import favourite_papers
 
@@ -16,7 +15,7 @@ log = logging.getLogger(__name__)
 FORMATS = {"md": "md", "markdown": "md", "bib": "bib", "bibtex": "bib"}
 
 
-async def export_favourites(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def export_favourites(update: Update, context: DigestContext) -> None:
     """/export [md|bib]: send the favourites as files (both formats unless one is named)."""
     chat = await require_chat(update, context)
     if chat is None:
@@ -27,16 +26,17 @@ async def export_favourites(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         await reply(update, t.gettext("Unknown format. Send /export for Markdown and BibTeX, /export md or "
                                       "/export bib for one of them."))
         return
-    papers = await services_of(context).db(lambda session: favourite_papers(session=session, chat_id=chat.id))
+    papers = await context.services.db(lambda session: favourite_papers(session=session, chat_id=chat.id))
     if not papers:
         await reply(update, t.gettext("No favourites to export yet. Tap ⭐ under a paper to save it."))
         return
     wanted = [FORMATS[argument]] if argument else ["md", "bib"]
-    day = services_of(context).clock().date().isoformat()
+    day = context.services.clock().date().isoformat()
     title = t.gettext("Papers saved in {chat}").format(chat=chat.title or t.gettext("this chat"))
     files = {"md": lambda: favourites_markdown(papers, t=t, title=title), "bib": lambda: favourites_bibtex(papers)}
     caption = t.ngettext("{count} saved paper", "{count} saved papers", len(papers)).format(count=len(papers))
     for kind in wanted:
         document = InputFile(files[kind]().encode("utf-8"), filename=f"favourites-{day}.{kind}")
-        await update.effective_message.reply_document(document, caption=caption, do_quote=False)
+        # The caption is plain text: parse_mode=None keeps the application's HTML default off it.
+        await update.effective_message.reply_document(document, caption=caption, parse_mode=None)
     log.info("chat=%s exported %d favourites as %s", chat.id, len(papers), "+".join(wanted))

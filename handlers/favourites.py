@@ -6,14 +6,12 @@ import re
 
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 from bot.callbacks import Action, decode
+from bot.context import DigestContext
 from bot.i18n import Translator
-from bot.services import services_of
 from bot.views import FAVOURITES_PAGE_SIZE, FavouritesPage, favourites_page
-from handlers.common import language_of, read_button, reply, require_chat
+from handlers.common import language_of, read_button, redraw, reply, require_chat
 from storage.chats import get_chat
 from storage.favourites import (
     favourite_ids,
@@ -27,13 +25,13 @@ from storage.models import CHANNEL_KIND, Chat
 _NUMBER = re.compile(r"(\d+)\s*$")
 
 
-async def toggle_star(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def toggle_star(update: Update, context: DigestContext) -> None:
     """Save or unsave the paper under this card, then redraw the stars of that message in place."""
     press = await read_button(update, context)
     if press is None:
         return
     query, chat, t = update.callback_query, press.chat, press.t
-    services, paper_id = services_of(context), int(press.callback.value)
+    services, paper_id = context.services, int(press.callback.value)
     now = services.clock()
     if chat.kind == CHANNEL_KIND:
         await save_for_tapper(update, context, paper_id)
@@ -52,17 +50,13 @@ async def toggle_star(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     ids = [int(d.value) for d in (decode(b.callback_data) for row in markup.inline_keyboard for b in row)
            if d is not None and d.action is Action.FAVOURITE]
     stars = await services.db(lambda session: favourite_ids(session=session, chat_id=chat.id, paper_ids=ids))
-    try:
-        await query.edit_message_reply_markup(_restarred(markup, stars))
-    except BadRequest as error:  # two quick taps can leave the markup as it already is
-        if "not modified" not in error.message:
-            raise
+    await redraw(query, None, _restarred(markup, stars))
 
 
-async def save_for_tapper(update: Update, context: ContextTypes.DEFAULT_TYPE, paper_id: int) -> None:
+async def save_for_tapper(update: Update, context: DigestContext, paper_id: int) -> None:
     """⭐ under a channel's card: the paper goes to the tapper's own favourites; the channel's message stays as it
     is for everyone."""
-    query, user, services = update.callback_query, update.effective_user, services_of(context)
+    query, user, services = update.callback_query, update.effective_user, context.services
     now = services.clock()
 
     def save(session: Session) -> tuple[Chat | None, bool]:
@@ -104,7 +98,7 @@ def _restarred(markup: InlineKeyboardMarkup, saved: set[int]) -> InlineKeyboardM
     return InlineKeyboardMarkup(rows)
 
 
-async def list_saved(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_saved(update: Update, context: DigestContext) -> None:
     """/favorites: the first page of saved papers, newest first."""
     chat = await require_chat(update, context)
     if chat is None:
@@ -113,13 +107,13 @@ async def list_saved(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await reply(update, page.text, reply_markup=page.keyboard)
 
 
-async def favourites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def favourites_button(update: Update, context: DigestContext) -> None:
     """Page buttons and ❌ buttons of the /favorites message."""
     press = await read_button(update, context)
     if press is None:
         return
     query, chat, t, callback = update.callback_query, press.chat, press.t, press.callback
-    services = services_of(context)
+    services = context.services
     if callback.action is Action.UNFAVOURITE:
         paper_id = int(callback.value)
         removed = await services.db(lambda session: remove_favourite(
@@ -130,17 +124,12 @@ async def favourites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         await query.answer()
         page_number = int(callback.value)
     page = await _page(context, chat.id, page_number, t)
-    try:
-        await query.edit_message_text(page.text, parse_mode="HTML", reply_markup=page.keyboard,
-                                      disable_web_page_preview=True)
-    except BadRequest as error:
-        if "not modified" not in error.message:
-            raise
+    await redraw(query, page.text, page.keyboard)
 
 
-async def _page(context: ContextTypes.DEFAULT_TYPE, chat_id: int, page: int, t: Translator) -> FavouritesPage:
+async def _page(context: DigestContext, chat_id: int, page: int, t: Translator) -> FavouritesPage:
     """Load and render one page; a page past the end (after removals) falls back to the last one."""
-    services = services_of(context)
+    services = context.services
     papers, total = await services.db(lambda session: list_favourites(
         session=session, chat_id=chat_id, offset=page * FAVOURITES_PAGE_SIZE, limit=FAVOURITES_PAGE_SIZE))
     if not papers and total and page > 0:

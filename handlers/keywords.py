@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 from telegram import Update
-from telegram.ext import ContextTypes
 
+from bot.context import DigestContext
 from bot.i18n import Translator
 from bot.keyword_args import (
     SUB_COMMANDS,
@@ -19,7 +19,6 @@ from bot.keyword_args import (
     KeywordProblem,
     parse_keywords_command,
 )
-from bot.services import services_of
 from bot.views import keyword_change_text, keyword_removal_text, keywords_text
 from handlers.common import Target, configures, in_topic, language_of, load_chat, named_channel, reply, require_chat
 from storage.keywords import (
@@ -63,7 +62,7 @@ def problem_text(error: KeywordArgsError, t: Translator) -> str:
     return usage
 
 
-async def manage_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def manage_keywords(update: Update, context: DigestContext) -> None:
     """/keywords [add|remove|clear …]: anyone may look; changing them is for group administrators."""
     if named_channel(update, list(context.args or [])):
         await change_keywords(update, context)  # a channel's keywords are for its administrators, even to look
@@ -81,15 +80,15 @@ async def manage_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await _show(update, context, chat, language_of(update, chat))
 
 
-async def _show(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat, t: Translator) -> None:
+async def _show(update: Update, context: DigestContext, chat: Chat, t: Translator) -> None:
     """The destination's keywords, as a reply."""
-    keywords = await services_of(context).db(lambda session: destination_keywords(
+    keywords = await context.services.db(lambda session: destination_keywords(
         session=session, chat_id=chat.id, thread_id=chat.thread_id))
     await reply(update, in_topic(chat, t, keywords_text(keywords, t)))
 
 
 @configures
-async def change_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target) -> None:
+async def change_keywords(update: Update, context: DigestContext, target: Target) -> None:
     """Add, remove or clear keywords (or, for a channel, show them), then show them all."""
     chat, t = target.chat, target.t
     try:
@@ -100,9 +99,9 @@ async def change_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE, ta
     if command.action is KeywordAction.SHOW:
         await _show(update, context, chat, t)
         return
-    now = services_of(context).clock()
+    now = context.services.clock()
     try:
-        done, keywords = await services_of(context).db(lambda session: _change(session, chat, command, t, now))
+        done, keywords = await context.services.db(lambda session: _change(session, chat, command, t, now))
     except KeywordLimitError as error:
         await reply(update, in_topic(chat, t, t.gettext(
             "At most {limit} keywords per chat or topic: {have} are stored and {adding} more would pass it. "

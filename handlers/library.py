@@ -6,10 +6,9 @@ import asyncio
 
 from sqlmodel import Session
 from telegram import Document, Update
-from telegram.ext import ContextTypes
 
+from bot.context import DigestContext
 from bot.i18n import Translator
-from bot.services import services_of
 from bot.views import import_problem_text, import_text
 from handlers.common import group_admins_only, in_topic, language_of, reply, require_chat
 from storage.library import ImportReport, clear_library, import_library
@@ -19,7 +18,7 @@ from storage.taste import TasteSummary, taste_summary
 
 
 @group_admins_only
-async def import_library_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def import_library_command(update: Update, context: DigestContext) -> None:
     """/import with a library attached or as a reply to one; /import clear. Group administrators only."""
     chat = await require_chat(update, context)
     if chat is None:
@@ -39,16 +38,15 @@ async def import_library_command(update: Update, context: ContextTypes.DEFAULT_T
             "it; /import clear forgets it.")))
 
 
-async def _clear(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat, t: Translator) -> None:
+async def _clear(update: Update, context: DigestContext, chat: Chat, t: Translator) -> None:
     """Forget the imported papers and say how many."""
-    count = await services_of(context).db(lambda session: clear_library(session=session, chat_id=chat.id))
+    count = await context.services.db(lambda session: clear_library(session=session, chat_id=chat.id))
     await reply(update, in_topic(chat, t, t.ngettext(
         "Forgot {count} imported paper; your favourites stay.", "Forgot {count} imported papers; your favourites stay.",
         count).format(count=count) if count else t.gettext("There was no imported library.")))
 
 
-async def _import(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat, t: Translator,
-                  document: Document) -> None:
+async def _import(update: Update, context: DigestContext, chat: Chat, t: Translator, document: Document) -> None:
     """Download within the size cap, read the library, store its papers; one line when it cannot be read."""
     name = document.file_name or "library"
     if document.file_size and document.file_size > MAX_LIBRARY_BYTES:
@@ -60,7 +58,7 @@ async def _import(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat
     except LibraryFormatError as error:
         await reply(update, in_topic(chat, t, import_problem_text(error.problem, t, count=error.count)))
         return
-    services = services_of(context)
+    services = context.services
     now = services.clock()
 
     def store(session: Session) -> tuple[ImportReport, TasteSummary]:

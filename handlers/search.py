@@ -7,16 +7,13 @@ import re
 
 from sqlmodel import Session
 from telegram import Message, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import ContextTypes
 
 from bot.cards import render_paper_details
-from bot.delivery import NO_PREVIEW
+from bot.context import DigestContext
 from bot.i18n import Translator
-from bot.services import services_of
 from bot.views import SEARCH_PAGE_SIZE, SearchPage, query_problem_text, search_page
-from handlers.common import argument_text, language_of, load_chat, read_button, reply, require_chat
+from handlers.common import argument_text, language_of, load_chat, read_button, redraw, reply, require_chat
 from storage.chats import get_chat
 from storage.favourites import favourite_ids
 from storage.models import CHANNEL_KIND, Paper
@@ -28,7 +25,7 @@ _PAPER_ID = re.compile(r"#?(\d{1,30})")
 MAX_PAPER_ID = 2**31 - 1  # the id column is a 32-bit integer; anything larger is not a paper
 
 
-async def search_store(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def search_store(update: Update, context: DigestContext) -> None:
     """/search words: the best matches in the store, five per page, each with ⭐ and 📄."""
     chat = await require_chat(update, context)
     if chat is None:
@@ -40,7 +37,7 @@ async def search_store(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     except QueryError as error:
         await reply(update, query_problem_text(error.problem, t))
         return
-    services = services_of(context)
+    services = context.services
     now = services.clock()
 
     def run(session: Session) -> SearchPage:
@@ -55,7 +52,7 @@ async def search_store(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(update, page.text, reply_markup=page.keyboard)
 
 
-async def search_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def search_page_button(update: Update, context: DigestContext) -> None:
     """◀ ▶ under a result list: redraw it with another page; expired searches and forged pages are refused."""
     press = await read_button(update, context)
     if press is None:
@@ -80,26 +77,21 @@ async def search_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return search_page(results.papers, query=search.query, total=results.total, page=page_number,
                            search_id=search_id, saved=saved, t=t)
 
-    page = await services_of(context).db(run)
+    page = await context.services.db(run)
     if isinstance(page, str):
         await query.answer(page, show_alert=True)
         return
     await query.answer()  # stops the spinner on the button
-    try:
-        await query.edit_message_text(page.text, parse_mode=ParseMode.HTML, reply_markup=page.keyboard,
-                                      link_preview_options=NO_PREVIEW)
-    except BadRequest as error:  # a double tap asks for the page already shown
-        if "not modified" not in error.message:
-            raise
+    await redraw(query, page.text, page.keyboard)
 
 
 async def _send_details(message: Message, paper: Paper, t: Translator) -> None:
     """The paper in as many messages as it needs, in the chat (and forum topic) of message."""
     for text in render_paper_details(paper, t=t):
-        await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW, do_quote=False)
+        await message.reply_text(text)
 
 
-async def show_paper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_paper(update: Update, context: DigestContext) -> None:
     """/paper ID: the full Chinese summary and English abstract, every author, affiliation and link."""
     t = language_of(update, await load_chat(update, context))
     text = argument_text(update.effective_message).strip()
@@ -111,7 +103,7 @@ async def show_paper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if paper_id is None:
         await reply(update, t.gettext("Paper IDs are numbers, e.g. /paper 42; /search shows them as #42."))
         return
-    paper = await services_of(context).db(
+    paper = await context.services.db(
         lambda session: get_paper(session=session, paper_id=paper_id) if 0 < paper_id <= MAX_PAPER_ID else None)
     if paper is None:
         await reply(update, t.gettext("There is no paper #{id} in the store.").format(id=paper_id))
@@ -119,13 +111,13 @@ async def show_paper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await _send_details(update.effective_message, paper, t)
 
 
-async def paper_details_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def paper_details_button(update: Update, context: DigestContext) -> None:
     """📄 under a result: send that paper's details below the list."""
     press = await read_button(update, context)
     if press is None:
         return
     query, t, paper_id = update.callback_query, press.t, int(press.callback.value)
-    paper = await services_of(context).db(
+    paper = await context.services.db(
         lambda session: get_paper(session=session, paper_id=paper_id) if paper_id <= MAX_PAPER_ID else None)
     if paper is None or not isinstance(query.message, Message):  # too old a message is inaccessible
         await query.answer(t.gettext("This paper is no longer available."), show_alert=True)
@@ -137,16 +129,16 @@ async def paper_details_button(update: Update, context: ContextTypes.DEFAULT_TYP
     await _send_details(query.message, paper, t)
 
 
-async def _send_details_privately(update: Update, context: ContextTypes.DEFAULT_TYPE, paper: Paper) -> None:
+async def _send_details_privately(update: Update, context: DigestContext, paper: Paper) -> None:
     """📄 under a channel's card: the details go to the tapper's private chat, never to the channel."""
     query, user = update.callback_query, update.effective_user
-    own = await services_of(context).db(lambda session: get_chat(session=session, chat_id=user.id))
+    own = await context.services.db(lambda session: get_chat(session=session, chat_id=user.id))
     t = language_of(update, own)
     try:
         if own is None:
             raise Forbidden("no private chat with the bot")
         for text in render_paper_details(paper, t=t):
-            await context.bot.send_message(user.id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+            await context.bot.send_message(user.id, text)
     except (Forbidden, BadRequest):  # Telegram lets a bot write only to people who opened a chat with it
         await query.answer(t.gettext("Open a chat with @{bot} and send /start first; then 📄 sends the details "
                                      "there.").format(bot=context.bot.username), show_alert=True)

@@ -6,13 +6,11 @@ import html
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 from bot.config import parse_hhmm
-from bot.services import services_of
+from bot.context import DigestContext
 from bot.views import categories_keyboard, categories_text, format_local, language_name, settings_text
-from handlers.common import Target, configures, in_topic, language_of, reply, require_chat
+from handlers.common import Target, configures, in_topic, language_of, redraw, reply, require_chat
 from storage.chats import (
     ALL_CATEGORIES,
     chat_categories,
@@ -39,7 +37,7 @@ async def show_categories(update: Update, target: Target) -> None:
 
 
 @configures
-async def choose_categories(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target) -> None:
+async def choose_categories(update: Update, context: DigestContext, target: Target) -> None:
     """Show the categories keyboard, or set the categories given as arguments."""
     chat, t = target.chat, target.t
     if not target.args:
@@ -51,34 +49,29 @@ async def choose_categories(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         await reply(update, t.gettext("Unknown field {codes}. Choose from {choices}, e.g. /categories CV CL.").format(
             codes=html.escape(", ".join(unknown)[:100]), choices=", ".join(ALL_CATEGORIES)))
         return
-    chat = await services_of(context).db(lambda session: set_categories(
+    chat = await context.services.db(lambda session: set_categories(
         session=session, chat_id=chat.id, categories=codes, thread_id=chat.thread_id))
     await reply(update, in_topic(chat, t, t.gettext("Following: {codes}").format(
         codes=", ".join(chat_categories(chat)))))
 
 
 @configures
-async def toggle_category_button(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target) -> None:
+async def toggle_category_button(update: Update, context: DigestContext, target: Target) -> None:
     """A tap on the categories keyboard: toggle that field and redraw the same message."""
     query, chat, t, callback = update.callback_query, target.chat, target.t, target.callback
     try:
-        chat = await services_of(context).db(lambda session: toggle_category(
+        chat = await context.services.db(lambda session: toggle_category(
             session=session, chat_id=chat.id, category=callback.value, thread_id=chat.thread_id))
     except ValueError:
         await query.answer(t.gettext("Keep at least one field."), show_alert=True)
         return
     chosen = chat_categories(chat)
     await query.answer(t.gettext("Following: {codes}").format(codes=", ".join(chosen)))
-    try:
-        await query.edit_message_text(in_topic(chat, t, categories_text(chosen, t)), parse_mode="HTML",
-                                      reply_markup=_keyboard_of(target, chosen))
-    except BadRequest as error:  # a double tap can make the edit identical to what is shown
-        if "not modified" not in error.message:
-            raise
+    await redraw(query, in_topic(chat, t, categories_text(chosen, t)), _keyboard_of(target, chosen))
 
 
 @configures
-async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target) -> None:
+async def set_time(update: Update, context: DigestContext, target: Target) -> None:
     """/time HH:MM [Area/City]: when the daily digest comes, in the chat's timezone."""
     chat, t = target.chat, target.t
     usage = t.gettext("Usage: /time HH:MM [Area/City], e.g. /time 08:30 Europe/Berlin")
@@ -99,7 +92,7 @@ async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE, target: T
         await reply(update, t.gettext("Unknown timezone {zone}. Use Area/City, e.g. Asia/Shanghai.").format(
             zone=html.escape(zone[:60])))
         return
-    services = services_of(context)
+    services = context.services
     now, digest_time = services.clock(), f"{parse_hhmm(args[0]):%H:%M}"
     chat = await services.db(lambda session: set_schedule(
         session=session, chat_id=chat.id, digest_time=digest_time, timezone=zone, now=now, thread_id=chat.thread_id))
@@ -108,7 +101,7 @@ async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE, target: T
 
 
 @configures
-async def set_card_language(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target) -> None:
+async def set_card_language(update: Update, context: DigestContext, target: Target) -> None:
     """/lang zh|en|both: the cards' language, and the interface language for zh or en."""
     args = target.args
     if len(args) != 1 or args[0].lower() not in LANGUAGES:
@@ -117,20 +110,20 @@ async def set_card_language(update: Update, context: ContextTypes.DEFAULT_TYPE, 
     await apply_language(update, context, target, args[0].lower())
 
 
-async def apply_language(update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target, language: str) -> None:
+async def apply_language(update: Update, context: DigestContext, target: Target, language: str) -> None:
     """Set the cards' language and say so; a channel's manager keeps their own interface language."""
     chat = target.chat
-    chat = await services_of(context).db(lambda session: set_language(
+    chat = await context.services.db(lambda session: set_language(
         session=session, chat_id=chat.id, language=language, thread_id=chat.thread_id))
     t = target.t if target.is_channel else language_of(update, chat)
     await reply(update, in_topic(chat, t, t.gettext("Cards now in {language}.").format(
         language=language_name(chat.language, t))))
 
 
-async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_settings(update: Update, context: DigestContext) -> None:
     """Everything about this chat in one message; anyone may read it."""
     chat = await require_chat(update, context)
     if chat is not None:
-        taste = await services_of(context).db(lambda session: taste_summary(
+        taste = await context.services.db(lambda session: taste_summary(
             session=session, chat_id=chat.id, thread_id=chat.thread_id))
         await reply(update, settings_text(chat, language_of(update, chat), taste=taste))

@@ -7,11 +7,10 @@ import re
 import shlex
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.config import MAX_URL_LENGTH, url_problem
+from bot.context import DigestContext
 from bot.i18n import Translator
-from bot.services import services_of
 from bot.views import sources_list_texts
 from handlers.common import bot_admins_only, language_of, load_chat, reply
 from storage.sources import add_source, list_sources, remove_source
@@ -32,7 +31,7 @@ def _arguments(update: Update) -> str:
 
 
 @bot_admins_only
-async def manage_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def manage_sources(update: Update, context: DigestContext) -> None:
     """/sources [list] | add URL | remove N — a URL may be quoted; anything else gets the usage."""
     chat = await load_chat(update, context)
     t = language_of(update, chat)
@@ -61,16 +60,16 @@ async def manage_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await reply(update, _usage(t))
 
 
-async def _list(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator, timezone: str | None) -> None:
+async def _list(update: Update, context: DigestContext, t: Translator, timezone: str | None) -> None:
     """Every source with how its last check ended, in as many messages as it takes."""
-    services = services_of(context)
+    services = context.services
     sources = await services.db(lambda session: list_sources(session=session))
     for text in sources_list_texts(sources, poll_minutes=services.settings.source_poll_minutes,
                                    timezone=timezone or services.settings.default_timezone, t=t):
         await reply(update, text)
 
 
-async def _add(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator, url: str) -> None:
+async def _add(update: Update, context: DigestContext, t: Translator, url: str) -> None:
     """Register a URL; it is fetched at the next check round."""
     if len(url) > MAX_URL_LENGTH:
         await reply(update, t.gettext("That is too long: a source URL has at most {limit} characters.").format(
@@ -82,25 +81,25 @@ async def _add(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator
             text=html.escape(url[:ECHOED])))
         return
     user = update.effective_user
-    source, created = await services_of(context).db(
+    source, created = await context.services.db(
         lambda session: add_source(session=session, url=url, added_by=user.id if user else None))
     if not created:
         await reply(update, t.gettext("Source {number} already has this URL.").format(number=source.id))
         return
-    minutes = services_of(context).settings.source_poll_minutes
+    minutes = context.services.settings.source_poll_minutes
     added = t.gettext("Added source {number}: {url}").format(number=source.id, url=html.escape(source.url))
     when = (t.gettext("It is fetched shortly, then every {minutes} min.").format(minutes=f"{minutes:g}") if minutes
             else t.gettext("Automatic fetching is off (SOURCE_POLL_MINUTES=0)."))
     await reply(update, f"{added}\n{when}")
 
 
-async def _remove(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator, number: str) -> None:
+async def _remove(update: Update, context: DigestContext, t: Translator, number: str) -> None:
     """Forget a source by its number in /sources list."""
     if not re.fullmatch(r"[0-9]{1,18}", number):
         await reply(update, t.gettext("Usage: /sources remove N, with N from /sources list"))
         return
     source_id = int(number)
-    removed = await services_of(context).db(lambda session: remove_source(session=session, source_id=source_id))
+    removed = await context.services.db(lambda session: remove_source(session=session, source_id=source_id))
     if removed is None:
         await reply(update, t.gettext("There is no source {number}. /sources list shows the numbers.").format(
             number=source_id))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from sqlmodel import Session
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
+from bot.context import DigestContext
 from bot.i18n import Translator, ui_language_for
-from bot.services import services_of
 from bot.views import format_local, settings_text
 from handlers.common import group_admins_only, in_topic, language_of, load_chat, reply, require_chat, thread_of
 from storage.chats import ensure_chat, set_active
@@ -42,9 +41,9 @@ def help_text(t: Translator) -> str:
 
 
 @group_admins_only
-async def start_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start_chat(update: Update, context: DigestContext) -> None:
     """Subscribe the chat (or resume it) and say what happens next."""
-    services = services_of(context)
+    services = context.services
     chat, user, thread_id = update.effective_chat, update.effective_user, thread_of(update)
     now = services.clock()
     settings = services.settings
@@ -74,28 +73,28 @@ async def start_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     ]))
 
 
-async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_help(update: Update, context: DigestContext) -> None:
     """List the commands."""
     await reply(update, help_text(language_of(update, await load_chat(update, context))))
 
 
 @group_admins_only
-async def unsubscribe_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsubscribe_chat(update: Update, context: DigestContext) -> None:
     """Pause daily delivery; settings and favourites stay."""
     await _set_subscription(update, context, active=False)
 
 
 @group_admins_only
-async def subscribe_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscribe_chat(update: Update, context: DigestContext) -> None:
     """Resume daily delivery."""
     await _set_subscription(update, context, active=True)
 
 
-async def _set_subscription(update: Update, context: ContextTypes.DEFAULT_TYPE, *, active: bool) -> None:
+async def _set_subscription(update: Update, context: DigestContext, *, active: bool) -> None:
     """Shared by /subscribe and /unsubscribe."""
     if await require_chat(update, context) is None:
         return
-    services = services_of(context)
+    services = context.services
     chat_id, thread_id, now = update.effective_chat.id, thread_of(update), services.clock()
     chat = await services.db(lambda session: set_active(session=session, chat_id=chat_id, active=active, now=now,
                                                         thread_id=thread_id))

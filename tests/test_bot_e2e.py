@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,6 @@ from sqlmodel import select
 
 from bot.emulator import BotApiEmulator
 from bot.playground import Playground, emulator_settings, running_bot
-from bot.services import services_of
 from storage.db import open_store, session_scope
 from storage.ingest import Ingestor
 from storage.models import Chat, Delivery, Favourite, Paper
@@ -252,7 +252,7 @@ async def test_time_with_timezone_makes_the_tick_deliver_at_that_local_time(worl
 
 async def _let_ticks_run(world: World, ticks: int = 2) -> None:
     """Wait until the scheduler has completed a few more ticks at the clock's current time."""
-    services = services_of(world.bot.application)
+    services = world.bot.application.bot_data.services
     target = services.ticks + ticks
     async with asyncio.timeout(5):
         while services.ticks < target:
@@ -361,6 +361,43 @@ async def test_unknown_command_and_help(world: World) -> None:
     assert "/today" in help_text.plain_text and "/categories" in help_text.plain_text
     assert world.emulator.commands("zh") and world.emulator.commands()
     assert {c["command"] for c in world.emulator.commands("zh")} >= {"today", "categories", "favorites"}
+
+
+def _json_param(value: object) -> object:
+    """An object parameter as PTB sent it: a JSON string inside a form."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def test_sends_and_edits_are_html_without_previews_and_a_double_tap_is_quiet(world: World) -> None:
+    """The Defaults set on the builder reach every reply, card and redraw; a file's caption stays plain text; the
+    same page button tapped twice (before the client redrew it) finds the page shown and says nothing."""
+    bot, emulator = world.bot, world.emulator
+    await bot.say(EN_USER, EN_USER, "/start")
+    (keyboard,) = await bot.say(EN_USER, EN_USER, "/categories")
+    await bot.tap(EN_USER, EN_USER, keyboard.message_id, "c:RO")
+    for _ in range(2):
+        (digest,) = await bot.say(EN_USER, EN_USER, "/today")
+        for button in digest.buttons:
+            if button["callback_data"].startswith("f:"):
+                await bot.tap(EN_USER, EN_USER, digest.message_id, button["callback_data"])
+    (page_one,) = await bot.say(EN_USER, EN_USER, "/favorites")
+    sent = len(emulator.sent(EN_USER))
+    for second in (False, True):
+        await bot.tap(EN_USER, EN_USER, page_one.message_id, "p:1", forged=second)
+    assert "2/2" in emulator.message(EN_USER, page_one.message_id).plain_text
+    refused = [r for r in emulator.requests if r.method == "editMessageText"][-1]
+    assert refused.status == 400 and "not modified" in (refused.description or "")
+    assert len(emulator.sent(EN_USER)) == sent, "no apology for a page already shown"
+    await bot.say(EN_USER, EN_USER, "/export md")
+
+    texts = [r for r in emulator.requests if r.method in ("sendMessage", "editMessageText") and r.status == 200]
+    assert {r.method for r in texts} == {"sendMessage", "editMessageText"}
+    for request in texts:
+        assert request.params.get("parse_mode") == "HTML", request.params.get("text")
+        assert _json_param(request.params.get("link_preview_options")) == {"is_disabled": True}
+        assert "reply_parameters" not in request.params
+    (document,) = [r for r in emulator.requests if r.method == "sendDocument"]
+    assert "saved papers" in document.params["caption"] and "parse_mode" not in document.params
 
 
 async def test_favourites_page_through_and_remove(world: World) -> None:

@@ -14,7 +14,6 @@ from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, SentMessage
 from bot.playground import Playground, emulator_settings, running_bot
-from bot.services import services_of
 from storage.db import open_store, session_scope
 from storage.keywords import destination_keywords
 from storage.models import Chat, Delivery, Paper, PendingDigest
@@ -76,7 +75,7 @@ def _keywords(engine: Engine, chat_id: int, thread_id: int = 0) -> list[str]:
 
 
 async def _let_ticks_run(world: World, ticks: int = 3) -> None:
-    services = services_of(world.bot.application)
+    services = world.bot.application.bot_data.services
     target = services.ticks + ticks
     async with asyncio.timeout(10):
         while services.ticks < target:
@@ -294,7 +293,7 @@ async def test_post_now_for_a_forum_reaches_the_group_and_each_subscribed_topic(
     topic = await _open_topic(world, "papers")
     admin = 3003
     emulator.add_private_chat(admin, first_name="Root", language_code="en")
-    services_of(bot.application).settings.admin_ids = frozenset({admin})
+    bot.application.bot_data.services.settings.admin_ids = frozenset({admin})
     await bot.say(FORUM, GROUP_ADMIN, "/start")
     await bot.say(FORUM, GROUP_ADMIN, "/start", message_thread_id=topic)
     (summary,) = await bot.say(admin, admin, f"/post_now {FORUM}")

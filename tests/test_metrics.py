@@ -14,7 +14,6 @@ from sqlmodel import select
 from bot.app import build_application
 from bot.emulator import BotApiEmulator
 from bot.playground import emulator_settings
-from bot.services import services_of
 from bot.webhook import serve_webhook
 from storage.db import session_scope
 from storage.models import Paper
@@ -66,7 +65,7 @@ async def test_metrics_count_deliveries_failures_429s_ticks_and_ingestion_over_h
                 return Counter(m.chat_id for m in emulator.sent() if m.buttons)
 
             await emulator.wait_until(lambda: serving.done() or set(digests()) == set(reached), timeout=30)
-            services = services_of(application)
+            services = application.bot_data.services
             ticks = services.ticks
             async with asyncio.timeout(10):
                 while services.ticks < ticks + 2:  # the tick that delivered has finished and been timed
@@ -109,9 +108,9 @@ async def test_each_application_counts_in_its_own_registry(tmp_path: Path) -> No
     async with BotApiEmulator() as emulator:
         settings = emulator_settings(emulator, world.url)
         first, second = build_application(settings, world.engine), build_application(settings, world.engine)
-        services_of(first).metrics.too_many_requests.inc()
-        assert _samples(services_of(first).metrics.exposition().decode())[
+        first.bot_data.services.metrics.too_many_requests.inc()
+        assert _samples(first.bot_data.services.metrics.exposition().decode())[
             ("papers_digest_telegram_429_total", frozenset())] == 1
-        assert _samples(services_of(second).metrics.exposition().decode())[
+        assert _samples(second.bot_data.services.metrics.exposition().decode())[
             ("papers_digest_telegram_429_total", frozenset())] == 0
     world.engine.dispose()

@@ -18,7 +18,7 @@ from sqlmodel import select
 from bot.config import Settings
 from bot.emulator import BotApiEmulator
 from bot.playground import Playground, emulator_settings, running_bot
-from bot.services import Services, services_of
+from bot.services import Services
 from bot.sources import poll_sources, register_configured_sources
 from storage.db import open_store, session_scope
 from storage.models import Digest, Paper, Source, SourceStatus
@@ -92,7 +92,7 @@ class Rig:
 
     @property
     def services(self) -> Services:
-        return services_of(self.bot.application)
+        return self.bot.application.bot_data.services
 
     async def poll(self) -> dict[str, SourceStatus]:
         """One round of source checks at the clock's time; URL path → how it ended."""

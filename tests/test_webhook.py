@@ -28,7 +28,6 @@ from bot.app import build_application
 from bot.config import Settings
 from bot.emulator import BotApiEmulator, EmulatorThread
 from bot.playground import emulator_settings
-from bot.services import services_of
 from bot.webhook import SECRET_HEADER, build_web_app, serve_webhook, serving, webhook_route
 from storage.db import open_store
 
@@ -152,7 +151,7 @@ async def test_healthz_says_ok_only_while_running_with_a_database_that_answers(
         async with started(application):
             running = await health()
             shutil.rmtree(tmp_path / "store")  # the disk went away: a new connection cannot open the file
-            services_of(application).engine.dispose()  # so the check cannot reuse an open connection
+            application.bot_data.services.engine.dispose()  # so the check cannot reuse an open connection
             broken = await health()
         stopped = await health()
     assert before == (503, {"status": "unavailable", "reason": "application is not running"})
