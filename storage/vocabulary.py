@@ -95,6 +95,9 @@ def is_time_zone(name: str) -> bool:
     return True
 
 
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")  # what str.isspace() calls a space, C0 controls and DEL
+
+
 def web_link_problem(url: str, *, max_length: int) -> str | None:
     """Why this is not an http(s) URL with a host, of at most max_length characters; None when it is one."""
     if len(url) > max_length:
@@ -106,7 +109,7 @@ def web_link_problem(url: str, *, max_length: int) -> str | None:
         return "not a well-formed URL"
     if parts.scheme.lower() not in ("http", "https") or not host:
         return "not an http(s) URL with a host"
-    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+    if _SPACE_OR_CONTROL.search(url):
         return "contains spaces or control characters"
     return None
 
