@@ -183,11 +183,12 @@ def _digest_messages(engine: Any, count: int) -> list[tuple[str, Any]]:
     from bot.i18n import translator
     from storage.db import session_scope
     from storage.papers import pick_unseen_papers
+    from storage.vocabulary import CATEGORIES
 
     texts = []
     with session_scope(engine) as session:
         for chat_id in range(1, count + 1):
-            papers = pick_unseen_papers(session=session, chat_id=chat_id, categories=["LG", "CV", "CL", "AS", "RO"],
+            papers = pick_unseen_papers(session=session, chat_id=chat_id, categories=list(CATEGORIES),
                                         limit=5)
             texts.extend((m.text, star_keyboard(m, saved=set()))
                          for m in render_digest(papers, language="both", t=translator("en"),

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 
 from storage.ingest import SAMPLE_DIGESTS_DIR
+from storage.vocabulary import CATEGORIES
 
 _WEIBO_HEADER = re.compile(r"^((?:\d+、)?\*?\[[A-Z]{2}\]\*?\s*)(\S)", re.MULTILINE)
 _BLOG_HEADER = re.compile(r"^(\d+、)(\S)", re.MULTILINE)
@@ -61,7 +62,6 @@ _SURNAMES = ("Arden", "Brask", "Colvin", "Dunmore", "Ekwall", "Fenwick", "Garrow
 _ZH_WORDS = ("稀疏", "自适应", "扩散", "对比", "因果", "联邦", "分层", "潜空间", "鲁棒", "多模态", "图像",
              "语音", "检索", "奖励", "智能体", "规划", "表示", "推理", "压缩", "对齐")
 _LABS = ("Northfield University", "Lakeshore Institute of Technology", "Harbor AI Lab", "Eastmere College")
-_TAGS = ("LG", "CV", "CL", "AS", "RO")
 
 
 def _fake_paper(copy: int, index: int) -> dict[str, str]:
@@ -71,7 +71,7 @@ def _fake_paper(copy: int, index: int) -> dict[str, str]:
              f"Study {copy}-{index}")
     zh = f"{_ZH_WORDS[serial % 20]}{_ZH_WORDS[(serial // 20 + 3) % 20]}方法研究（第{copy}-{index}号）"
     authors = ", ".join(f"{chr(65 + (serial + k) % 26)} {_SURNAMES[(serial * 3 + k) % 20]}" for k in range(3))
-    return {"title": title, "zh": zh, "authors": authors, "lab": _LABS[serial % 4], "tag": _TAGS[serial % 5],
+    return {"title": title, "zh": zh, "authors": authors, "lab": _LABS[serial % 4], "tag": CATEGORIES[serial % 5],
             "arxiv": f"{2300 + copy // 1000 % 100:04d}.{copy % 1000:03d}{index:02d}",
             "summary": f"本文提出了一种{zh}，在{_ZH_WORDS[serial % 7]}任务上取得了更好的效果，并分析了其局限。",
             "abstract": f"We study {title.lower()} and show that a simple recipe improves accuracy on {index + 3} "

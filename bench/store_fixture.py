@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.engine import make_url
 
-from storage.chats import ALL_CATEGORIES
 from storage.models import Chat, Delivery, Digest, Paper
+from storage.vocabulary import CATEGORIES
 
 CATEGORY_SHARES = {"LG": 0.40, "CV": 0.25, "CL": 0.20, "AS": 0.08, "RO": 0.07}
 CATEGORY_COUNT_SHARES = {1: 0.08, 2: 0.22, 3: 0.30, 4: 0.22, 5: 0.18}  # most chats follow 2-5 fields
@@ -166,7 +166,7 @@ def _chats(rng: random.Random, count: int) -> list[tuple[Any, ...]]:
         hour, minute = rng.randint(6, 22), rng.choice((0, 0, 0, 15, 30, 45))
         rows.append((chat_id, "private" if chat_id > 0 else "supergroup", None if chat_id > 0 else f"Group {chat_id}",
                      _weighted(rng, {"both": 0.6, "zh": 0.25, "en": 0.15}), rng.choice(("zh", "zh", "en")),
-                     ",".join(code for code in ALL_CATEGORIES if code in codes), f"{hour:02d}:{minute:02d}",
+                     ",".join(code for code in CATEGORIES if code in codes), f"{hour:02d}:{minute:02d}",
                      rng.choice(_TIMEZONES), rng.random() < 0.95, now + timedelta(hours=hour, minutes=minute),
                      LAST_DAY, now - timedelta(days=rng.randint(1, DAYS))))
     return rows

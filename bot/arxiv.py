@@ -30,12 +30,11 @@ from storage.enrichment import (
     mark_arxiv_checked,
     postpone_arxiv_check,
 )
+from storage.vocabulary import CATEGORY_OF_ARXIV_CLASS
 
 log = logging.getLogger(__name__)
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
-PRIMARY_TO_FIELD = {"cs.LG": "LG", "stat.ML": "LG", "cs.CV": "CV", "eess.IV": "CV", "cs.CL": "CL",
-                    "cs.SD": "AS", "eess.AS": "AS", "cs.RO": "RO"}
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024  # 100 entries are well under 1 MB
 RETRY_AFTER = timedelta(hours=1)  # arXiv failed: ask about these papers again after this
 HOLD = timedelta(minutes=10)  # a batch claimed by a process that died is free again after this
@@ -110,7 +109,7 @@ def parse_feed(data: bytes | str) -> ArxivFeed:
         records.append(ArxivRecord(arxiv_id=arxiv_id, title=title, authors=tuple(authors),
                                    affiliations=tuple(dict.fromkeys(affiliations)),
                                    abstract=_text(entry.find(f"{ATOM}summary")), primary_category=primary_category,
-                                   category=PRIMARY_TO_FIELD.get(primary_category or "")))
+                                   category=CATEGORY_OF_ARXIV_CLASS.get(primary_category or "")))
     return ArxivFeed(tuple(records), tuple(rejected), tuple(errors))
 
 

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from storage.vocabulary import Language
+
 MAX_CALLBACK_BYTES = 64  # Telegram refuses longer callback_data
 
 
@@ -30,9 +32,9 @@ class ChannelOp(StrEnum):
     RESUME = "resume"
     POST = "post"
     REMOVE = "remove"
-    ZH = "zh"
-    EN = "en"
-    BOTH = "both"
+    ZH = Language.ZH.value  # set the channel's card language
+    EN = Language.EN.value
+    BOTH = Language.BOTH.value
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from storage.keywords import KeywordSpec, matched_keywords
 from storage.models import Language, Paper
 from storage.parsing import ET_AL
 from storage.taste import TasteSource
+from storage.vocabulary import is_arxiv_id, web_link_problem
 
 MESSAGE_LIMIT = 4096  # Telegram's limit for a message's visible text
 MIN_LIMIT = 512  # below this even a minimal card plus the digest header may not fit
@@ -357,20 +358,12 @@ def _people_line(paper: Paper, t: Translator) -> str:
     return " · ".join(parts)
 
 
-_ARXIV_ID = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?")
-
-
 def _safe_url(url: str | None) -> str | None:
     """An http(s) URL Telegram will turn into a link, or None."""
     url = (url or "").strip()
-    if not url or len(url) > MAX_URL_LENGTH or _UNSENDABLE.search(url) or any(char.isspace() for char in url):
+    if not url or _UNSENDABLE.search(url) or web_link_problem(url, max_length=MAX_URL_LENGTH):
         return None
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return None
-    return url if parts.scheme.lower() in ("http", "https") and host else None
+    return url
 
 
 def _link(url: str, text: str) -> str:
@@ -381,7 +374,7 @@ def _link(url: str, text: str) -> str:
 def _arxiv_link(paper: Paper) -> str | None:
     """The arXiv abstract page, when the paper's arXiv id looks like one."""
     arxiv_id = (paper.arxiv_id or "").strip()
-    if not _ARXIV_ID.fullmatch(arxiv_id):
+    if not is_arxiv_id(arxiv_id):
         return None
     return _link(ARXIV_ABS_URL.format(arxiv_id=arxiv_id), f"arXiv:{arxiv_id}")
 
@@ -389,7 +382,7 @@ def _arxiv_link(paper: Paper) -> str | None:
 def _pdf_link(paper: Paper, t: Translator) -> str | None:
     """arXiv's PDF of the paper, for the details (a card links to the abstract page only)."""
     arxiv_id = (paper.arxiv_id or "").strip()
-    return _link(ARXIV_PDF_URL.format(arxiv_id=arxiv_id), t.gettext("PDF")) if _ARXIV_ID.fullmatch(arxiv_id) else None
+    return _link(ARXIV_PDF_URL.format(arxiv_id=arxiv_id), t.gettext("PDF")) if is_arxiv_id(arxiv_id) else None
 
 
 def _source_link(paper: Paper) -> str | None:

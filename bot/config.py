@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import time
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -15,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.pacing import TELEGRAM_LIMITS
+from storage.vocabulary import is_time_zone, time_of_day, web_link_problem
 
 DEFAULT_DATABASE_URL = "sqlite:///data/papers-digest.db"
 MAX_URL_LENGTH = 2000  # what the source table stores
@@ -84,7 +83,7 @@ class Settings(BaseSettings):
             value = [part for part in re.split(r"[,\s]+", value) if part]
         if isinstance(value, list | tuple):
             for url in value:
-                problem = url_problem(str(url))
+                problem = web_link_problem(str(url), max_length=MAX_URL_LENGTH)
                 if problem:
                     raise ValueError(f"{str(url)[:80]!r}: {problem}")
             return tuple(dict.fromkeys(str(url) for url in value))
@@ -110,7 +109,7 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_api_url(cls, value: str) -> str:
         """The arXiv API endpoint must at least be an http(s) URL."""
-        problem = url_problem(value)
+        problem = web_link_problem(value, max_length=MAX_URL_LENGTH)
         if problem:
             raise ValueError(problem)
         return value
@@ -135,17 +134,16 @@ class Settings(BaseSettings):
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         """Refuse a timezone the tz database does not know, at start rather than at delivery."""
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as error:
-            raise ValueError(f"unknown timezone {value!r} (use Area/City, e.g. Asia/Shanghai)") from error
+        if not is_time_zone(value):
+            raise ValueError(f"unknown timezone {value!r} (use Area/City, e.g. Asia/Shanghai)")
         return value
 
     @field_validator("default_digest_time")
     @classmethod
     def _valid_time(cls, value: str) -> str:
         """HH:MM on a 24-hour clock."""
-        parse_hhmm(value)
+        if time_of_day(value) is None:
+            raise ValueError(f"{value!r} is not a time of day as HH:MM (00:00-23:59)")
         return value
 
     @field_validator("log_level")
@@ -161,30 +159,6 @@ class Settings(BaseSettings):
         if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value().strip():
             raise SettingsError("settings: TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)")
         return self.telegram_bot_token.get_secret_value().strip()
-
-
-def url_problem(url: str) -> str | None:
-    """Why this is not a URL a digest can be fetched from, or None when it is one."""
-    if len(url) > MAX_URL_LENGTH:
-        return f"too long ({len(url)} characters; at most {MAX_URL_LENGTH})"
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return "not a well-formed URL"
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        return "not an http(s) URL with a host"
-    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
-        return "contains spaces or control characters"
-    return None
-
-
-def parse_hhmm(value: str) -> time:
-    """Read 'HH:MM' (24-hour clock) or raise ValueError naming the expected form."""
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
-    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ValueError(f"{value!r} is not a time of day as HH:MM (00:00-23:59)")
-    return time(int(match.group(1)), int(match.group(2)))
 
 
 def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:

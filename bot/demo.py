@@ -10,6 +10,7 @@ from bot.emulator import BotApiEmulator, SentMessage
 from bot.playground import Playground, emulator_settings, running_bot
 from storage.db import open_store
 from storage.ingest import SAMPLE_DIGESTS_DIR, Ingestor
+from storage.vocabulary import Category
 
 USER_ID = 1001
 WIDTH = 78
@@ -56,7 +57,7 @@ async def _conversation(bot: Playground, out: Callable[[str], None]) -> None:
     await say("/start")
     (keyboard,) = await say("/categories")
     out("👤 Lin taps [RO] and [AS] to drop robotics and audio")
-    for code in ("RO", "AS"):
+    for code in (Category.RO, Category.AS):
         await bot.tap(USER_ID, USER_ID, keyboard.message_id, f"c:{code}")
     out(_bubble(bot.emulator.message(USER_ID, keyboard.message_id), edited=True) + "\n")
     digest = await say("/today")

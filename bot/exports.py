@@ -10,12 +10,9 @@ from datetime import date
 from bot.i18n import Translator
 from storage.models import Paper
 from storage.parsing import ET_AL
+from storage.vocabulary import ARXIV_CLASS_OF_CATEGORY, arxiv_id_year, is_arxiv_id
 
 ARXIV_ABS_URL = "https://arxiv.org/abs/{arxiv_id}"
-# Digest tags → arXiv primary classes (audio and speech live in eess).
-PRIMARY_CLASSES = {"LG": "cs.LG", "CV": "cs.CV", "CL": "cs.CL", "AS": "eess.AS", "RO": "cs.RO"}
-_NEW_ARXIV_ID = re.compile(r"(\d{2})(\d{2})\.\d{4,5}(?:v\d+)?")
-_OLD_ARXIV_ID = re.compile(r"[a-z\-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3}(?:v\d+)?")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 _BIBTEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
                    "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
@@ -37,9 +34,8 @@ def _authors(paper: Paper) -> tuple[list[str], bool]:
 def paper_year(paper: Paper) -> int | None:
     """The year the paper appeared: from its arXiv id when it has one, else the digest that brought it."""
     arxiv_id = (paper.arxiv_id or "").strip()
-    if match := _NEW_ARXIV_ID.fullmatch(arxiv_id) or _OLD_ARXIV_ID.fullmatch(arxiv_id):
-        two_digits = int(match.group(1))
-        return (1900 if two_digits >= 91 else 2000) + two_digits
+    if year := arxiv_id_year(arxiv_id):
+        return year
     day: date | None = paper.rank_date or (paper.created_at.date() if paper.created_at else None)
     return day.year if day else None
 
@@ -47,7 +43,7 @@ def paper_year(paper: Paper) -> int | None:
 def _arxiv_id(paper: Paper) -> str | None:
     """The paper's arXiv id when it looks like one (a version suffix dropped)."""
     arxiv_id = (paper.arxiv_id or "").strip()
-    if _NEW_ARXIV_ID.fullmatch(arxiv_id) or _OLD_ARXIV_ID.fullmatch(arxiv_id):
+    if is_arxiv_id(arxiv_id):
         return re.sub(r"v\d+$", "", arxiv_id)
     return None
 
@@ -183,7 +179,7 @@ def bibtex_entry(paper: Paper, key: str) -> str:
         fields.append(_field("journal", f"arXiv preprint arXiv:{arxiv_id}"))
         fields.append(_field("eprint", arxiv_id))
         fields.append(_field("archivePrefix", "arXiv"))
-        if primary := PRIMARY_CLASSES.get(paper.category or ""):
+        if primary := ARXIV_CLASS_OF_CATEGORY.get(paper.category or ""):
             fields.append(_field("primaryClass", primary))
         fields.append(_field("url", ARXIV_ABS_URL.format(arxiv_id=arxiv_id)))
     elif paper.url:

@@ -14,9 +14,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from storage.vocabulary import INTERFACE_LANGUAGES
+
 LOCALE_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"
-SUPPORTED = ("zh", "en")
+SUPPORTED = INTERFACE_LANGUAGES
 _BABEL_LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
 
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from storage.keywords import MAX_KEYWORD_CHARS, MAX_KEYWORDS, KeywordSpec, normalise_keyword
+from storage.vocabulary import TYPED_QUOTES
 
-_QUOTES = {'"': '"', "“": "”", "「": "」", "„": "“"}  # opening → closing
-_STRAY_CLOSERS = frozenset({"”", "」"})
+_STRAY_CLOSERS = frozenset(TYPED_QUOTES.values()) - frozenset(TYPED_QUOTES)  # ” and 」
 
 
 class KeywordAction(StrEnum):
@@ -69,8 +69,8 @@ def split_arguments(text: str) -> list[tuple[str, bool]]:
                 closer = None
             else:
                 current.append(char)
-        elif char in _QUOTES:
-            closer, started = _QUOTES[char], True
+        elif char in TYPED_QUOTES:
+            closer, started = TYPED_QUOTES[char], True
         elif char in _STRAY_CLOSERS:
             raise KeywordArgsError(KeywordProblem.UNBALANCED_QUOTES)
         elif char.isspace():

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, ChannelOp, encode
 from bot.i18n import Translator
-from storage.chats import ALL_CATEGORIES, chat_categories
+from storage.chats import chat_categories
 from storage.documents import human_size
 from storage.ingest import IngestReport
 from storage.keywords import MAX_KEYWORDS, KeywordChange, KeywordSpec
@@ -22,30 +22,24 @@ from storage.models import CHANNEL_KIND, Channel, Chat, Paper, Source, SourceSta
 from storage.parsing import ET_AL
 from storage.search import MAX_QUERY_LENGTH, MAX_QUERY_TERMS, MAX_RESULTS, QueryProblem
 from storage.taste import TASTE_AUTO_MINIMUM, TasteSummary
+from storage.vocabulary import CATEGORIES, Category, Language
 
 FAVOURITES_PAGE_SIZE = 5
 SEARCH_PAGE_SIZE = 5
 SEARCH_TITLE_LIMIT = 120  # a result is one line: the title is cut, /paper shows it whole
-CATEGORY_NAMES = {
-    "LG": ("机器学习", "Machine learning"),
-    "CV": ("计算机视觉", "Computer vision"),
-    "CL": ("计算与语言", "Computation & language"),
-    "AS": ("音频与语音", "Audio & speech"),
-    "RO": ("机器人", "Robotics"),
-}
 
 
 def category_label(code: str) -> str:
     """'CV · 计算机视觉 · Computer vision': both names, whatever the interface language."""
-    chinese, english = CATEGORY_NAMES[code]
-    return f"{code} · {chinese} · {english}"
+    category = Category(code)
+    return f"{code} · {category.chinese} · {category.english}"
 
 
 def categories_keyboard(chosen: Sequence[str], *, channel: int | None = None) -> InlineKeyboardMarkup:
     """One toggle per category, marked when chosen; a channel's keyboard (shown in a private chat) names it."""
     rows = [[InlineKeyboardButton(f"{'✅' if code in chosen else '▫️'} {category_label(code)}",
                                   callback_data=encode(Action.CATEGORY, code, channel=channel))]
-            for code in ALL_CATEGORIES]
+            for code in CATEGORIES]
     return InlineKeyboardMarkup(rows)
 
 
@@ -57,7 +51,8 @@ def categories_text(chosen: Sequence[str], t: Translator) -> str:
 
 def language_name(language: str, t: Translator) -> str:
     """How a card language reads in the interface."""
-    return {"zh": t.gettext("Chinese"), "en": t.gettext("English"), "both": t.gettext("Chinese and English")}[language]
+    return {Language.ZH: t.gettext("Chinese"), Language.EN: t.gettext("English"),
+            Language.BOTH: t.gettext("Chinese and English")}[language]
 
 
 def format_local(moment: datetime | None, timezone: str, t: Translator) -> str:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import html
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.config import parse_hhmm
 from bot.context import DigestContext
 from bot.views import categories_keyboard, categories_text, format_local, language_name, settings_text
 from handlers.common import Target, configures, in_topic, language_of, redraw, reply, require_chat
 from storage.chats import (
-    ALL_CATEGORIES,
     chat_categories,
     set_categories,
     set_language,
@@ -20,8 +17,7 @@ from storage.chats import (
     toggle_category,
 )
 from storage.taste import taste_summary
-
-LANGUAGES = ("zh", "en", "both")
+from storage.vocabulary import CATEGORIES, LANGUAGES, is_time_zone, time_of_day
 
 
 def _keyboard_of(target: Target, chosen: list[str]) -> InlineKeyboardMarkup:
@@ -44,10 +40,10 @@ async def choose_categories(update: Update, context: DigestContext, target: Targ
         await show_categories(update, target)
         return
     codes = [arg.upper() for arg in target.args]
-    unknown = [code for code in codes if code not in ALL_CATEGORIES]
+    unknown = [code for code in codes if code not in CATEGORIES]
     if unknown:
         await reply(update, t.gettext("Unknown field {codes}. Choose from {choices}, e.g. /categories CV CL.").format(
-            codes=html.escape(", ".join(unknown)[:100]), choices=", ".join(ALL_CATEGORIES)))
+            codes=html.escape(", ".join(unknown)[:100]), choices=", ".join(CATEGORIES)))
         return
     chat = await context.services.db(lambda session: set_categories(
         session=session, chat_id=chat.id, categories=codes, thread_id=chat.thread_id))
@@ -79,21 +75,18 @@ async def set_time(update: Update, context: DigestContext, target: Target) -> No
     if not 1 <= len(args) <= 2:
         await reply(update, usage)
         return
-    try:
-        parse_hhmm(args[0])
-    except ValueError:
+    wall = time_of_day(args[0])
+    if wall is None:
         await reply(update, t.gettext("{value} is not a time of day (00:00–23:59).").format(
             value=html.escape(args[0][:20])) + "\n" + usage)
         return
     zone = args[1] if len(args) == 2 else chat.timezone
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # 'America' is a folder of the tz database
+    if not is_time_zone(zone):
         await reply(update, t.gettext("Unknown timezone {zone}. Use Area/City, e.g. Asia/Shanghai.").format(
             zone=html.escape(zone[:60])))
         return
     services = context.services
-    now, digest_time = services.clock(), f"{parse_hhmm(args[0]):%H:%M}"
+    now, digest_time = services.clock(), f"{wall:%H:%M}"
     chat = await services.db(lambda session: set_schedule(
         session=session, chat_id=chat.id, digest_time=digest_time, timezone=zone, now=now, thread_id=chat.thread_id))
     await reply(update, in_topic(chat, t, t.gettext("Daily digest at {time} ({zone}). Next: {when}").format(

@@ -8,12 +8,13 @@ import shlex
 
 from telegram import Update
 
-from bot.config import MAX_URL_LENGTH, url_problem
+from bot.config import MAX_URL_LENGTH
 from bot.context import DigestContext
 from bot.i18n import Translator
 from bot.views import sources_list_texts
 from handlers.common import bot_admins_only, language_of, load_chat, reply
 from storage.sources import add_source, list_sources, remove_source
+from storage.vocabulary import web_link_problem
 
 MAX_ARGUMENTS_CHARS = MAX_URL_LENGTH + 100  # room for "add", quotes and spaces around the longest URL
 ECHOED = 100  # characters of a bad argument quoted back
@@ -75,7 +76,7 @@ async def _add(update: Update, context: DigestContext, t: Translator, url: str) 
         await reply(update, t.gettext("That is too long: a source URL has at most {limit} characters.").format(
             limit=MAX_URL_LENGTH))
         return
-    if url_problem(url):
+    if web_link_problem(url, max_length=MAX_URL_LENGTH):
         await reply(update, t.gettext("“{text}” is not a web link. Give an http:// or https:// URL, e.g. "
                                       "/sources add https://example.org/digest.html").format(
             text=html.escape(url[:ECHOED])))

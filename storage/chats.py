@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, exists, func, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -17,42 +16,31 @@ from sqlmodel import Session, SQLModel, select
 
 from storage.deliveries import insert_ignoring_duplicates
 from storage.keywords import copy_keywords
-from storage.models import CHANNEL_KIND, GENERAL_THREAD, Chat, ChatKeyword, Delivery, Favourite, Language, PendingDigest
+from storage.models import CHANNEL_KIND, GENERAL_THREAD, Chat, ChatKeyword, Delivery, Favourite, PendingDigest
+from storage.vocabulary import CATEGORIES, INTERFACE_LANGUAGES, LANGUAGES, Language, is_time_zone, time_of_day
 
-ALL_CATEGORIES: tuple[str, ...] = ("LG", "CV", "CL", "AS", "RO")
-_UI_LANGUAGES = (Language.ZH.value, Language.EN.value)
 _MIGRATED_KIND = "supergroup"
 _SETTINGS = ("language", "ui_language", "categories", "digest_time", "timezone", "active", "next_due_at",
              "last_digest_on")
 _TOPIC_COPIES = ("language", "ui_language", "categories", "digest_time", "timezone")  # what a new topic inherits
-_DIGEST_TIME = re.compile(r"(\d{1,2}):(\d{2})")
 _MAX_TIMEZONE_CHARS = 64
 
 
 def _checked_digest_time(digest_time: str) -> str:
     """The time as the store keeps it ("9:05" → "09:05"), or a ValueError a user can act on."""
-    match = _DIGEST_TIME.fullmatch(digest_time.strip())
-    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+    wall = time_of_day(digest_time)
+    if wall is None:
         raise ValueError(f"{digest_time!r} is not a time of day: use HH:MM from 00:00 to 23:59, e.g. 09:00")
-    return f"{int(match[1]):02d}:{match[2]}"
+    return f"{wall:%H:%M}"
 
 
 def _checked_timezone(timezone: str) -> str:
     """The zone name if the tz database knows it, else a ValueError a user can act on."""
     name = timezone.strip()
-    if len(name) > _MAX_TIMEZONE_CHARS or not _is_zone(name):
+    if len(name) > _MAX_TIMEZONE_CHARS or not is_time_zone(name):
         raise ValueError(f"unknown time zone {timezone!r}: use a tz database name such as Asia/Shanghai "
                          "or Europe/London")
     return name
-
-
-def _is_zone(name: str) -> bool:
-    """Whether the tz database has this zone; "America" is a folder of zones (OSError), "" a bad key."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
 
 
 def next_delivery_after(*, after: datetime, digest_time: str, timezone: str) -> datetime:
@@ -123,11 +111,11 @@ def ensure_chat(*, session: Session, chat_id: int, kind: str, title: str | None,
 
     A topic starts as a copy of its group's settings and keywords when the group subscribed; True if created.
     """
-    if ui_language not in _UI_LANGUAGES:
+    if ui_language not in INTERFACE_LANGUAGES:
         raise ValueError(f"unknown interface language {ui_language!r}: choose zh or en")
     digest_time, timezone = _checked_digest_time(digest_time), _checked_timezone(timezone)
     row = {"id": chat_id, "thread_id": thread_id, "kind": kind, "title": title, "language": Language.BOTH.value,
-           "ui_language": ui_language, "categories": ",".join(ALL_CATEGORIES), "digest_time": digest_time,
+           "ui_language": ui_language, "categories": ",".join(CATEGORIES), "digest_time": digest_time,
            "timezone": timezone, "active": True, "created_at": now}
     group = get_chat(session=session, chat_id=chat_id) if thread_id != GENERAL_THREAD else None
     if group is not None:
@@ -159,16 +147,16 @@ def set_active(*, session: Session, chat_id: int, active: bool, now: datetime,
 def _checked_category(category: str) -> str:
     """The category code in upper case, or a ValueError naming it."""
     code = category.strip().upper()
-    if code not in ALL_CATEGORIES:
-        raise ValueError(f"unknown category {category!r}: choose from {', '.join(ALL_CATEGORIES)}")
+    if code not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}: choose from {', '.join(CATEGORIES)}")
     return code
 
 
 def _stored_categories(codes: set[str]) -> str:
-    """Codes as the store keeps them: in ALL_CATEGORIES order, at least one."""
+    """Codes as the store keeps them: in CATEGORIES order, at least one."""
     if not codes:
         raise ValueError("choose at least one category")
-    return ",".join(code for code in ALL_CATEGORIES if code in codes)
+    return ",".join(code for code in CATEGORIES if code in codes)
 
 
 def set_categories(*, session: Session, chat_id: int, categories: Sequence[str],
@@ -208,11 +196,11 @@ def set_schedule(*, session: Session, chat_id: int, digest_time: str, timezone: 
 def set_language(*, session: Session, chat_id: int, language: str, thread_id: int = GENERAL_THREAD) -> Chat:
     """Choose the card language; picking one side also switches the interface to it."""
     choice = language.strip().lower()
-    if choice not in {item.value for item in Language}:
+    if choice not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}: choose zh, en or both")
     chat = _require_chat(session, chat_id, thread_id)
     chat.language = choice
-    if choice in _UI_LANGUAGES:
+    if choice in INTERFACE_LANGUAGES:
         chat.ui_language = choice
     session.flush()
     return chat

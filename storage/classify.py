@@ -9,35 +9,35 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from storage.parsing import CATEGORIES
+from storage.vocabulary import CATEGORIES, Category
 
 # A small built-in vocabulary so a store with no tagged papers yet still guesses sensibly.
-SEED_VOCABULARY: dict[str, str] = {
-    "LG": (
+SEED_VOCABULARY: dict[Category, str] = {
+    Category.LG: (
         "learning optimization optimizer gradient training generalization reinforcement policy reward "
         "regularization bayesian kernel federated graph neural network hyperparameter distributed parallel "
         "gpu scaling sparse mixture experts theory convergence adversarial robustness clustering tabular "
         "time series forecasting weather variational autoencoder representation contrastive meta "
         "机器学习 优化 梯度 训练 泛化 强化学习 正则化 分布式 并行 图神经网络 联邦 超参数 聚类 收敛"
     ),
-    "CV": (
+    Category.CV: (
         "image images vision visual video pixel segmentation detection object camera depth point cloud lidar "
         "3d scene nerf radiance rendering reconstruction pose face animation inpainting imaging photo "
         "convolutional imagenet cifar recognition tracking optical flow texture style generation diffusion "
         "图像 视觉 视频 分割 检测 目标 相机 深度估计 点云 三维 场景 渲染 重建 姿态 人脸 动画 成像 识别 跟踪"
     ),
-    "CL": (
+    Category.CL: (
         "language languages text textual translation nlp token tokens word words sentence dialogue question "
         "answering reasoning summarization corpus bert gpt prompt prompting linguistic entity parsing "
         "retrieval passage document generation llm chatbot hallucination negotiation "
         "语言 文本 翻译 自然语言 词 句子 对话 问答 推理 摘要 语料 提示 检索 文档 生成式 大语言模型"
     ),
-    "AS": (
+    Category.AS: (
         "audio speech speaker sound acoustic music voice asr tts waveform spectrogram phoneme "
         "separation enhancement singing listening "
         "音频 语音 说话人 声音 声学 音乐 语音识别 语音合成 波形 频谱"
     ),
-    "RO": (
+    Category.RO: (
         "robot robots robotic robotics manipulation grasping locomotion navigation embodied control "
         "planning autonomous driving vehicle drone legged arm affordances sim2real motor "
         "机器人 操作 抓取 运动 导航 具身 控制 规划 自动驾驶 无人机 机械臂"
@@ -172,7 +172,7 @@ def seeded_model(examples: Iterable[tuple[str, str]] = ()) -> CategoryModel:
     """A model that knows the seed vocabulary and then the given (category, text) examples."""
     model = CategoryModel()
     for category, words in SEED_VOCABULARY.items():
-        model.learn(category, words, weight=SEED_WEIGHT)
+        model.learn(category.value, words, weight=SEED_WEIGHT)
     for category, text in examples:
         model.learn(category, text)
     return model

@@ -3,7 +3,7 @@
 Pure: text in, entries out. The format is settled first (from the content, the file name only breaking ties),
 then each entry is read; an entry without a title is counted, not kept. arXiv ids are taken from the fields
 exports put them in (eprint, URL, DOI 10.48550/arXiv.…, "arXiv:…" in a note), through the one arXiv-id pattern
-of storage/parsing.py.
+of storage/vocabulary.py.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import rispy
 
 from storage.documents import DocumentError, decode_bytes
 from storage.parsing import arxiv_id_of
+from storage.vocabulary import ARXIV_ID
 
 MAX_LIBRARY_BYTES = 5 * 1024 * 1024  # a Zotero export of a few thousand papers with abstracts
 MAX_LIBRARY_ENTRIES = 5000
@@ -27,7 +28,7 @@ TITLE_LIMIT = 1000
 
 _BIBTEX_ENTRY = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
 _RIS_TAG = re.compile(r"^TY  - ", re.MULTILINE)
-_ARXIV_MENTION = re.compile(r"arxiv[:.\s/]*(?:abs/)?\s*([a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})", re.IGNORECASE)
+_ARXIV_MENTION = re.compile(rf"arxiv[:.\s/]*(?:abs/)?\s*({ARXIV_ID})", re.IGNORECASE)
 _LATEX_COMMAND = re.compile(r"\\[A-Za-z]+\s*|\\.")
 _ZOTERO_COLUMNS = {"title", "author", "abstract note"}
 

@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from storage.vocabulary import Language
+
 GENERAL_THREAD = 0  # thread_id of a chat itself: a private chat, a group, or a forum's General topic
 CHANNEL_KIND = "channel"  # Chat.kind of a Telegram channel, as Telegram names the chat type
 
@@ -33,24 +35,6 @@ def thread_column(*, primary_key: bool) -> Column:  # type: ignore[type-arg]
 def utcnow() -> datetime:
     """Aware UTC now: SQLModel's UTCDateTime columns refuse naive datetimes."""
     return datetime.now(UTC)
-
-
-class Category(enum.StrEnum):
-    """The five arXiv-style fields a digest tags its papers with."""
-
-    LG = "LG"
-    CV = "CV"
-    CL = "CL"
-    AS = "AS"
-    RO = "RO"
-
-
-class Language(enum.StrEnum):
-    """Which side of a bilingual card a chat reads."""
-
-    ZH = "zh"
-    EN = "en"
-    BOTH = "both"
 
 
 class DeliveryKind(enum.StrEnum):

@@ -27,7 +27,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from storage.keywords import sql_keyword_matches
-from storage.models import GENERAL_THREAD, Category, ChatKeyword, Delivery, Digest, DigestPaper, Paper, PaperVector
+from storage.models import GENERAL_THREAD, ChatKeyword, Delivery, Digest, DigestPaper, Paper, PaperVector
 from storage.seen_marks import (
     INGEST_COMMIT_MARGIN,
     MARK_COLUMNS,
@@ -43,6 +43,7 @@ from storage.seen_marks import (
 )
 from storage.taste import POOL_SIZE, TasteSource, rank, read_taste_along, taste_statement
 from storage.vectors import VectorBatch
+from storage.vocabulary import CATEGORIES
 
 EXPORT_KEYS = ("id", "category", "category_inferred", "title_en", "title_zh", "authors", "authors_truncated",
                "affiliations", "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "minor",
@@ -199,7 +200,7 @@ def _keyword_of_destination(*, exclude: bool) -> ColumnElement[bool]:
 
 # The categories go in as a fixed number of parameters, not an expanding list, so the compiled statement is reused
 # as it is instead of being rewritten for each pick.
-CATEGORY_SLOTS = len(Category)
+CATEGORY_SLOTS = len(CATEGORIES)
 _IN_CATEGORIES = Paper.category.in_([bindparam(f"category_{slot}") for slot in range(CATEGORY_SLOTS)])
 _UNSEEN = ~exists(select(Delivery.id).where(Delivery.chat_id == bindparam("chat_id"),
                                             Delivery.thread_id == bindparam("thread_id"),

@@ -6,7 +6,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 
-CATEGORIES = ("LG", "CV", "CL", "AS", "RO")
+from storage.vocabulary import ARXIV_ID, ARXIV_VERSION, CATEGORIES
 
 _CJK = (
     "\u3000-\u303f"  # CJK punctuation: 。、「」
@@ -19,7 +19,7 @@ _CJK_CHAR = re.compile(f"[{_CJK}]")
 _UP_TO_LAST_CJK = re.compile(f".*[{_CJK}]", re.DOTALL)
 _URL = re.compile(r"https?://[^\s<>\"'，。、）)]+")
 _URL_LINE = re.compile(r"^(https?://\S+)$")
-_ARXIV_ID = re.compile(r"arxiv\.org/(?:abs|pdf|html)/((?:\d{4}\.\d{4,5})|(?:[a-z\-]+(?:\.[A-Z]{2})?/\d{7}))(?:v\d+)?")
+_ARXIV_ID = re.compile(rf"arxiv\.org/(?:abs|pdf|html)/({ARXIV_ID}){ARXIV_VERSION}")
 _CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science|huggingface\.co)/")
 _TRAILING_PUNCT = ".,;:)]}。,"
 

@@ -25,6 +25,7 @@ from sqlalchemy import delete, text
 from sqlmodel import Session, select
 
 from storage.models import Paper, SavedSearch
+from storage.vocabulary import TYPED_QUOTES
 
 MAX_QUERY_LENGTH = 200  # characters; a search box, not a document
 MAX_QUERY_TERMS = 12  # words and phrases in one query
@@ -38,7 +39,7 @@ _ASCII_RUN = re.compile("[a-z0-9]+")
 # PostgreSQL's parser keeps "diffusionǂmodel" one word. ASCII terms never hold the joiner, so their pairs are exact;
 # elsewhere a clash would only add candidates that the phrase check then drops.
 PAIR_JOINER = "ǂ"
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "＂": '"', "「": '"', "」": '"'})
+_QUOTES = str.maketrans(dict.fromkeys({*TYPED_QUOTES, *TYPED_QUOTES.values()}, '"'))  # every typed quote as "
 
 
 def _is_cjk(run: str) -> bool:

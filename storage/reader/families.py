@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from storage.parsing import CATEGORIES, has_cjk
+from storage.parsing import has_cjk
 from storage.reader.blocks import Block
 from storage.reader.entries import Draft, Found
 from storage.reader.fields import (
@@ -25,6 +25,7 @@ from storage.reader.fields import (
     split_title_authors,
 )
 from storage.reader.notpapers import is_end_section, is_minor_heading, is_placeholder, is_scraper_metadata
+from storage.vocabulary import CATEGORIES
 
 # "1、", "1.", "1)", "１．", "No 1.", "No.1" before an entry; full-width digits are folded before matching.
 _NUMBER = re.compile(r"^(?:No\.?\s*)?(\d{1,3})\s*[、.．)）]\s*")

@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 
 from storage.parsing import has_cjk
+from storage.vocabulary import ARXIV_NEW_ID, ARXIV_VERSION
 
 URL = re.compile(r"https?://[^\s<>\"'，。、）)\]】]+")
-ARXIV_ID = re.compile(r"(?:arxiv\.org/(?:abs|pdf|html)/|arXiv[\s:：]*)(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
+# New-style ids only (YYMM.number), as the reader has always taken them.
+ARXIV_ID = re.compile(rf"(?:arxiv\.org/(?:abs|pdf|html)/|arXiv[\s:：]*)({ARXIV_NEW_ID}){ARXIV_VERSION}", re.IGNORECASE)
 CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science)/")
 _LABEL_WINDOW = 30  # characters before a link searched for its label
 PAPER_LABELS = frozenset(("paper", "url", "pdf", "arxiv", "论文", "论文链接", "论文地址", "link", "paper link"))
