@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-MAX_CALLBACK_BYTES = 64  # Telegram refuses longer callback_data
+from telegram.constants import InlineKeyboardButtonLimit
+
+MAX_CALLBACK_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # Telegram refuses longer callback_data
 
 
 class Action(StrEnum):

@@ -11,8 +11,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
-from bot.cards import render_paper_details
 from bot.delivery import NO_PREVIEW
+from bot.details import render_paper_details
 from bot.i18n import Translator
 from bot.services import services_of
 from bot.views import SEARCH_PAGE_SIZE, SearchPage, query_problem_text, search_page
