@@ -179,8 +179,9 @@ async def _run_bare_loop(url: str, messages: list[tuple[str, Any]], chats: int) 
 
 def _digest_messages(engine: Any, count: int) -> list[tuple[str, Any]]:
     """Rendered digests with their keyboards, exactly as the bot sends them, for the bare loop."""
-    from bot.cards import render_digest, star_keyboard
     from bot.i18n import translator
+    from bot.keyboards import star_keyboard
+    from bot.packing import render_digest
     from storage.db import session_scope
     from storage.papers import pick_unseen_papers
     from storage.vocabulary import CATEGORIES

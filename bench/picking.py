@@ -373,9 +373,11 @@ def phase_app(args: argparse.Namespace) -> dict[str, Any]:
     import asyncio
 
     from bot.app import build_application
-    from bot.cards import render_digest, star_keyboard
+    from bot.card_cache import CardCache
     from bot.config import Settings
     from bot.i18n import translator
+    from bot.keyboards import star_keyboard
+    from bot.packing import render_digest
     from bot.services import Services
 
     settings = Settings(_env_file=None, telegram_bot_token=DUMMY_TOKEN, database_url=args.url)  # type: ignore[call-arg]
@@ -387,6 +389,7 @@ def phase_app(args: argparse.Namespace) -> dict[str, Any]:
         active = list(session.exec(select(Chat.id).where(Chat.active).order_by(Chat.id)).all())
     sample = random.Random(args.seed + 1).sample(active, min(APP_CHATS, len(active)))
     t = translator("en")
+    cache = CardCache()  # one broadcast's, as the scheduler's tick makes
 
     async def digests() -> tuple[int, int]:
         """What deliver_digest does for each chat, short of sending: read it, pick, render, add the buttons."""
@@ -397,9 +400,9 @@ def phase_app(args: argparse.Namespace) -> dict[str, Any]:
                 raise SystemExit(f"bench: chat {chat_id} vanished from the store")
             papers = await services.db(lambda session, chat=chat: pick_digest(
                 session=session, chat_id=chat.id, categories=chat_categories(chat), limit=settings.digest_size))
-            messages = render_digest(papers, language=chat.language, t=t, day=date(2026, 11, 22))
+            messages = render_digest(papers, language=chat.language, t=t, day=date(2026, 11, 22), cache=cache)
             for message in messages:
-                star_keyboard(message, saved=set())
+                star_keyboard(message, saved=set(), cache=cache)
             papers_sent += len(papers)
             messages_sent += len(messages)
         return papers_sent, messages_sent

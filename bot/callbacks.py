@@ -6,9 +6,11 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from telegram.constants import InlineKeyboardButtonLimit
+
 from storage.vocabulary import Language
 
-MAX_CALLBACK_BYTES = 64  # Telegram refuses longer callback_data
+MAX_CALLBACK_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # Telegram refuses longer callback_data
 
 
 class Action(StrEnum):

@@ -18,11 +18,13 @@ from telegram import InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 
-from bot.cards import render_digest, star_keyboard
+from bot.card_cache import CardCache
 from bot.channels import lose_chat
 from bot.http import retry_with_backoff
 from bot.i18n import translator
+from bot.keyboards import star_keyboard
 from bot.metrics import FailureKind
+from bot.packing import render_digest
 from bot.services import Services
 from storage.chats import mark_inactive, migrate_chat
 from storage.deliveries import delivered_paper_ids, record_deliveries
@@ -112,17 +114,18 @@ def is_gone(error: BadRequest) -> bool:
 
 
 async def deliver_digest(*, bot: ExtBot[None], services: Services, chat_id: int, kind: DeliveryKind,
-                         pending: PendingDigest | None = None, thread_id: int = GENERAL_THREAD) -> DeliveryOutcome:
+                         pending: PendingDigest | None = None, thread_id: int = GENERAL_THREAD,
+                         cache: CardCache | None = None) -> DeliveryOutcome:
     """Pick the destination's next unseen papers, send them as cards, and record each message's papers once sent.
 
     The destination is the chat, or one of its forum topics (``thread_id``, the pending digest's if given).
     A scheduled digest comes with its leased ``pending`` row: its papers are planned once, so a delivery resumed
     after a crash sends the rest of the same digest; the row is finished when everything went out, or released
-    for the next tick when Telegram kept failing.
+    for the next tick when Telegram kept failing. A broadcast passes its ``cache`` of rendered cards.
     """
     thread_id = pending.thread_id if pending is not None else thread_id
     outcome = await _deliver(bot=bot, services=services, chat_id=chat_id, thread_id=thread_id, kind=kind,
-                             pending=pending)
+                             pending=pending, cache=CardCache() if cache is None else cache)
     services.metrics.deliveries.labels(kind.value, outcome.status.value).inc()
     if outcome.messages:
         services.metrics.messages_sent.labels(kind.value).inc(outcome.messages)
@@ -142,10 +145,12 @@ async def deliver_digests(*, bot: ExtBot[None], services: Services, destinations
     """A digest to each (chat, thread), DELIVERY_CONCURRENCY at a time: one after the other, each chat's store
     work and each answer's round trip would add up, and the pacer, not the loop, should set the pace."""
     gate = asyncio.Semaphore(services.settings.delivery_concurrency)
+    cache = CardCache()
 
     async def deliver(chat_id: int, thread_id: int) -> DeliveryOutcome:
         async with gate:
-            return await deliver_digest(bot=bot, services=services, chat_id=chat_id, kind=kind, thread_id=thread_id)
+            return await deliver_digest(bot=bot, services=services, chat_id=chat_id, kind=kind, thread_id=thread_id,
+                                        cache=cache)
 
     return list(await asyncio.gather(*(deliver(chat_id, thread_id) for chat_id, thread_id in destinations)))
 
@@ -190,7 +195,7 @@ def _plan(session: Session, *, chat_id: int, thread_id: int, pending: PendingDig
 
 
 async def _deliver(*, bot: ExtBot[None], services: Services, chat_id: int, thread_id: int, kind: DeliveryKind,
-                   pending: PendingDigest | None) -> DeliveryOutcome:
+                   pending: PendingDigest | None, cache: CardCache) -> DeliveryOutcome:
     """Send the destination its papers message by message; the outcome names the chat id the digest ended in."""
     now = services.clock()
     limit, owner = services.settings.digest_size, services.owner
@@ -206,7 +211,8 @@ async def _deliver(*, bot: ExtBot[None], services: Services, chat_id: int, threa
         return DeliveryOutcome(chat_id, DeliveryStatus.NOTHING_NEW, thread_id=thread_id)
     chat = plan.chat
     messages = render_digest(plan.papers, language=chat.language, t=translator(chat.ui_language),
-                             day=local_day(now, chat.timezone).date(), keywords=plan.keywords, reasons=plan.reasons)
+                             day=local_day(now, chat.timezone).date(), keywords=plan.keywords, reasons=plan.reasons,
+                             cache=cache)
     paid = services.settings.paid_broadcast and kind is not DeliveryKind.TODAY
     target, sent_papers, sent_messages, finished = chat.chat_id, 0, 0, False
     for number, message in enumerate(messages, start=1):
@@ -214,7 +220,8 @@ async def _deliver(*, bot: ExtBot[None], services: Services, chat_id: int, threa
         last_of_pending = pending is not None and number == len(messages)
         try:
             target, sent = await _send_to_chat(bot, services, target, message.text,
-                                               star_keyboard(message, saved=plan.saved), paid, thread_id)
+                                               star_keyboard(message, saved=plan.saved, cache=cache), paid,
+                                               thread_id)
         except ChatUnreachable:
             return DeliveryOutcome(target, DeliveryStatus.UNREACHABLE, sent_papers, sent_messages, thread_id=thread_id)
         except TopicClosed:

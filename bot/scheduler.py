@@ -12,6 +12,7 @@ import logging
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from bot.card_cache import CardCache
 from bot.context import BotApplication, DigestContext
 from bot.delivery import DeliveryOutcome, deliver_digest
 from bot.services import Services
@@ -77,6 +78,7 @@ async def _deliver_leased(context: DigestContext, services: Services) -> list[De
     queue: asyncio.Queue[PendingDigest | None] = asyncio.Queue()
     outcomes: list[DeliveryOutcome] = []
     unsent: list[PendingDigest] = []
+    cache = CardCache()  # the tick is one broadcast: the same few papers go to every chat due now
 
     async def work() -> None:
         while (pending := await queue.get()) is not None:
@@ -84,7 +86,7 @@ async def _deliver_leased(context: DigestContext, services: Services) -> list[De
                 unsent.append(pending)
                 continue
             outcomes.append(await deliver_digest(bot=context.bot, services=services, chat_id=pending.chat_id,
-                                                 kind=DeliveryKind.SCHEDULED, pending=pending))
+                                                 kind=DeliveryKind.SCHEDULED, pending=pending, cache=cache))
 
     # No digest of this process is being sent between ticks: leases left by a tick cut short go back first.
     await services.db(lambda session: release_leases_of(session=session, owner=services.owner))

@@ -9,8 +9,8 @@ from sqlmodel import Session
 from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden
 
-from bot.cards import render_paper_details
 from bot.context import DigestContext
+from bot.details import render_paper_details
 from bot.i18n import Translator
 from bot.views import SEARCH_PAGE_SIZE, SearchPage, query_problem_text, search_page
 from handlers.common import argument_text, language_of, load_chat, read_button, redraw, reply, require_chat

@@ -11,9 +11,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.cards import digest_header
 from bot.emulator import parse_html
 from bot.i18n import DOMAIN, LOCALE_DIR, SUPPORTED, translator, ui_language_for
+from bot.packing import digest_header
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("bot", "handlers")
