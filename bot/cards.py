@@ -16,7 +16,7 @@ from storage.keywords import KeywordSpec, matched_keywords
 from storage.models import Language, Paper
 from storage.parsing import ET_AL
 from storage.taste import TasteSource
-from storage.vocabulary import is_arxiv_id, web_link_problem
+from storage.vocabulary import ARXIV_ABS_URL, ARXIV_PDF_URL, is_arxiv_id, web_link_problem
 
 ABSTRACT_LIMIT = 280  # a card's English abstract: about a tweet, two sentences, enough to decide whether to read on
 SUMMARY_LIMIT = 160  # a card's Chinese summary: a Chinese character says about what a word does, so fewer
@@ -31,8 +31,6 @@ HIGHLIGHT_MARK = "🔥"  # not ⭐: that is the save button
 KEYWORD_MARK = "🔑"  # the chat's included keywords a card matched
 KEYWORDS_SHOWN = 3
 REASON_TITLE_LIMIT = 48  # the favourite a card names as its reason: enough of the title to recognise it
-ARXIV_ABS_URL = "https://arxiv.org/abs/{arxiv_id}"
-ARXIV_PDF_URL = "https://arxiv.org/pdf/{arxiv_id}"
 
 
 @dataclass(frozen=True)

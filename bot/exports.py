@@ -10,9 +10,8 @@ from datetime import date
 from bot.i18n import Translator
 from storage.models import Paper
 from storage.parsing import ET_AL
-from storage.vocabulary import ARXIV_CLASS_OF_CATEGORY, arxiv_id_year, is_arxiv_id
+from storage.vocabulary import ARXIV_ABS_URL, ARXIV_CLASS_OF_CATEGORY, arxiv_id_year, is_arxiv_id
 
-ARXIV_ABS_URL = "https://arxiv.org/abs/{arxiv_id}"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 _BIBTEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
                    "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}

@@ -102,3 +102,39 @@ def render_digest(
         numbers.append(number)
     messages.append(DigestMessage(CARD_SEPARATOR.join(parts), tuple(ids), tuple(numbers)))
     return messages
+
+
+@dataclass(frozen=True)
+class Atom:
+    """A piece of a message that is never split: its HTML, visible length, and what precedes it in a message."""
+
+    html: str
+    length: int
+    separator: str = ""  # dropped when the atom starts a message
+    keep_with_next: bool = False  # a section label stays with its first paragraph
+
+
+def markup_atom(markup: str, separator: str = "", *, keep_with_next: bool = False) -> Atom:
+    """An atom of ready HTML."""
+    return Atom(markup, visible_length(markup), separator, keep_with_next)
+
+
+def pack_atoms(atoms: Sequence[Atom], limit: int) -> list[str]:
+    """Atoms packed greedily into messages of at most limit visible characters."""
+    messages: list[str] = []
+    current: list[str] = []
+    length = 0
+    for index, atom in enumerate(atoms):
+        following = atoms[index + 1] if atom.keep_with_next and index + 1 < len(atoms) else None
+        needed = len(atom.separator) + atom.length
+        if following is not None:
+            needed += len(following.separator) + following.length
+        if current and length + needed > limit:
+            messages.append("".join(current))
+            current, length = [], 0
+        separator = atom.separator if current else ""
+        current.append(separator + atom.html)
+        length += len(separator) + atom.length
+    if current:
+        messages.append("".join(current))
+    return messages

@@ -12,6 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, ChannelOp, encode
 from bot.i18n import Translator
+from bot.packing import markup_atom, pack_atoms
 from storage.chats import chat_categories
 from storage.documents import human_size
 from storage.ingest import IngestReport
@@ -302,14 +303,7 @@ def sources_list_texts(sources: Sequence[Source], *, poll_minutes: float, timezo
         lines.append(f"{source.id}. {_shown(source.url, SOURCE_URL_SHOWN)}{origin} — "
                      f"{source_state(source, timezone, t)}")
     lines.append(t.gettext("Remove one with /sources remove N."))
-    messages, current = [], ""
-    for line in lines:
-        if current and len(current) + 1 + len(line) > limit:
-            messages.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    return [*messages, current]
+    return pack_atoms([markup_atom(line, "\n") for line in lines], limit)
 
 
 def source_failing_text(source_id: int, url: str, error: str, poll_minutes: float, t: Translator) -> str:

@@ -58,6 +58,8 @@ ARXIV_NEW_ID = r"\d{4}\.\d{4,5}"
 ARXIV_OLD_ID = r"[a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
 ARXIV_ID = f"(?:{ARXIV_NEW_ID}|{ARXIV_OLD_ID})"
 ARXIV_VERSION = r"(?:v\d+)?"
+ARXIV_ABS_URL = "https://arxiv.org/abs/{arxiv_id}"  # a paper's abstract page
+ARXIV_PDF_URL = "https://arxiv.org/pdf/{arxiv_id}"
 _WHOLE_ARXIV_ID = re.compile(ARXIV_ID + ARXIV_VERSION)
 _FIRST_ARXIV_YEAR = 91  # arXiv began in 1991: two-digit years from 91 on are the 1900s
 
