@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from storage.parsing import has_cjk
+from storage.parsing import clean_url, has_cjk
 from storage.vocabulary import ARXIV_NEW_ID, ARXIV_VERSION
 
 URL = re.compile(r"https?://[^\s<>\"'，。、）)\]】]+")
@@ -27,17 +27,11 @@ _CUT_ENDINGS = ("et al.", "et al", "…", "...", "等", "等人")
 # "…PipelinesO Khattab, " / "YetJ Huang, ": a lower-case letter glued to an initial, a space and a surname.
 _GLUED_AUTHOR = re.compile(r"(?<=[a-z])(?=[A-Z]{1,2}(?:\.|\s[A-Z]\.?)?\s[A-Z][\w'’\-]+(?:,|…|\.\.\.|\[|$))")
 _SPACED_AUTHOR = re.compile(r"(?<=\s)(?=[A-Z]{1,2}(?:\.|\s[A-Z]\.?)?\s[A-Z][\w'’\-]+\s*(?:,|…|\.\.\.|\[))")
-_TRAILING_PUNCT = ".,;:)]}。,"
 
 
 def collapse(text: str) -> str:
     """Whitespace collapsed to single spaces, bold markers dropped."""
     return " ".join(text.replace("**", "").split())
-
-
-def clean_url(url: str) -> str:
-    """Drop the sentence punctuation a link picks up at the end of prose."""
-    return url.rstrip(_TRAILING_PUNCT)
 
 
 def arxiv_id_in(text: str | None) -> str | None:
