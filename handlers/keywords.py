@@ -21,16 +21,7 @@ from bot.keyword_args import (
 )
 from bot.views import keyword_change_text, keyword_removal_text, keywords_text
 from handlers.common import Target, configures, in_topic, language_of, load_chat, named_channel, reply, require_chat
-from storage.keywords import (
-    MAX_KEYWORD_CHARS,
-    MAX_KEYWORDS,
-    KeywordLimitError,
-    KeywordSpec,
-    add_keywords,
-    clear_keywords,
-    destination_keywords,
-    remove_keywords,
-)
+from storage import keywords as stored_keywords
 from storage.models import Chat
 
 _AFTER_COMMAND = re.compile(r"\S*\s*(.*)", re.DOTALL)
@@ -52,10 +43,10 @@ def problem_text(error: KeywordArgsError, t: Translator) -> str:
         return t.gettext("An empty keyword (\"\" or a lone -) cannot be used.") + "\n" + usage
     if error.problem is KeywordProblem.TOO_LONG:
         return t.gettext("A keyword has at most {limit} characters; this one has {count}: {keyword}…").format(
-            limit=MAX_KEYWORD_CHARS, count=error.count, keyword=html.escape(error.detail[:30]))
+            limit=stored_keywords.MAX_KEYWORD_CHARS, count=error.count, keyword=html.escape(error.detail[:30]))
     if error.problem is KeywordProblem.TOO_MANY:
         return t.gettext("At most {limit} keywords per chat or topic; this command gives {count}.").format(
-            limit=MAX_KEYWORDS, count=error.count)
+            limit=stored_keywords.MAX_KEYWORDS, count=error.count)
     if error.detail and error.detail.lower() not in SUB_COMMANDS:
         return t.gettext("{word} is not add, remove or clear.").format(word=html.escape(error.detail[:30])) + (
             "\n" + usage)
@@ -82,7 +73,7 @@ async def manage_keywords(update: Update, context: DigestContext) -> None:
 
 async def _show(update: Update, context: DigestContext, chat: Chat, t: Translator) -> None:
     """The destination's keywords, as a reply."""
-    keywords = await context.services.db(lambda session: destination_keywords(
+    keywords = await context.services.db(lambda session: stored_keywords.destination_keywords(
         session=session, chat_id=chat.id, thread_id=chat.thread_id))
     await reply(update, in_topic(chat, t, keywords_text(keywords, t)))
 
@@ -102,25 +93,27 @@ async def change_keywords(update: Update, context: DigestContext, target: Target
     now = context.services.clock()
     try:
         done, keywords = await context.services.db(lambda session: _change(session, chat, command, t, now))
-    except KeywordLimitError as error:
+    except stored_keywords.KeywordLimitError as error:
         await reply(update, in_topic(chat, t, t.gettext(
             "At most {limit} keywords per chat or topic: {have} are stored and {adding} more would pass it. "
-            "/keywords remove some first.").format(limit=MAX_KEYWORDS, have=error.have, adding=error.adding)))
+            "/keywords remove some first.").format(limit=stored_keywords.MAX_KEYWORDS, have=error.have,
+                                                   adding=error.adding)))
         return
     await reply(update, in_topic(chat, t, done + "\n\n" + keywords_text(keywords, t)))
 
 
 def _change(session: Session, chat: Chat, command: KeywordCommand, t: Translator,
-            now: datetime) -> tuple[str, list[KeywordSpec]]:
+            now: datetime) -> tuple[str, list[stored_keywords.KeywordSpec]]:
     """Apply the command in one transaction: what changed, and the keywords afterwards."""
     where = {"session": session, "chat_id": chat.id, "thread_id": chat.thread_id}
     if command.action is KeywordAction.ADD:
-        done = keyword_change_text(add_keywords(**where, keywords=command.keywords, now=now), t)
+        done = keyword_change_text(stored_keywords.add_keywords(**where, keywords=command.keywords, now=now), t)
     elif command.action is KeywordAction.REMOVE:
-        removed, missing = remove_keywords(**where, keywords=[spec.keyword for spec in command.keywords])
+        words = [spec.keyword for spec in command.keywords]
+        removed, missing = stored_keywords.remove_keywords(**where, keywords=words)
         done = keyword_removal_text(removed, missing, t)
     else:
-        count = clear_keywords(**where)
+        count = stored_keywords.clear_keywords(**where)
         done = (t.ngettext("Removed {count} keyword.", "Removed {count} keywords.", count).format(count=count)
                 if count else t.gettext("There were no keywords."))
-    return done, destination_keywords(**where)
+    return done, stored_keywords.destination_keywords(**where)
