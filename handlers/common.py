@@ -134,6 +134,7 @@ class ButtonPress:
     callback: Callback
     chat: Chat
     t: Translator
+    query: CallbackQuery
 
 
 async def read_button(update: Update, context: DigestContext) -> ButtonPress | None:
@@ -145,7 +146,22 @@ async def read_button(update: Update, context: DigestContext) -> ButtonPress | N
     if callback is None or chat is None:
         await query.answer(t.gettext("This button is no longer valid."), show_alert=True)
         return None
-    return ButtonPress(callback, chat, t)
+    return ButtonPress(callback, chat, t, query)
+
+
+ButtonHandler = Callable[[Update, DigestContext, ButtonPress], Awaitable[None]]
+
+
+def on_button(handler: ButtonHandler) -> Callable[[Update, DigestContext], Awaitable[None]]:
+    """A button handler that runs with the tap decoded, and not at all for a forged or stale one (read_button)."""
+
+    @functools.wraps(handler)
+    async def read_then_handle(update: Update, context: DigestContext) -> None:
+        press = await read_button(update, context)
+        if press is not None:
+            await handler(update, context, press)
+
+    return read_then_handle
 
 
 async def require_chat(update: Update, context: DigestContext) -> Chat | None:

@@ -11,7 +11,7 @@ from bot.callbacks import Action, decode
 from bot.context import DigestContext
 from bot.i18n import Translator
 from bot.views import FAVOURITES_PAGE_SIZE, FavouritesPage, favourites_page
-from handlers.common import language_of, read_button, redraw, reply, require_chat
+from handlers.common import ButtonPress, language_of, on_button, redraw, reply, require_chat
 from storage.chats import get_chat
 from storage.favourites import (
     favourite_ids,
@@ -25,12 +25,10 @@ from storage.models import CHANNEL_KIND, Chat
 _NUMBER = re.compile(r"(\d+)\s*$")
 
 
-async def toggle_star(update: Update, context: DigestContext) -> None:
+@on_button
+async def toggle_star(update: Update, context: DigestContext, press: ButtonPress) -> None:
     """Save or unsave the paper under this card, then redraw the stars of that message in place."""
-    press = await read_button(update, context)
-    if press is None:
-        return
-    query, chat, t = update.callback_query, press.chat, press.t
+    query, chat, t = press.query, press.chat, press.t
     services, paper_id = context.services, int(press.callback.value)
     now = services.clock()
     if chat.kind == CHANNEL_KIND:
@@ -107,12 +105,10 @@ async def list_saved(update: Update, context: DigestContext) -> None:
     await reply(update, page.text, reply_markup=page.keyboard)
 
 
-async def favourites_button(update: Update, context: DigestContext) -> None:
+@on_button
+async def favourites_button(update: Update, context: DigestContext, press: ButtonPress) -> None:
     """Page buttons and ❌ buttons of the /favorites message."""
-    press = await read_button(update, context)
-    if press is None:
-        return
-    query, chat, t, callback = update.callback_query, press.chat, press.t, press.callback
+    query, chat, t, callback = press.query, press.chat, press.t, press.callback
     services = context.services
     if callback.action is Action.UNFAVOURITE:
         paper_id = int(callback.value)

@@ -13,7 +13,16 @@ from bot.context import DigestContext
 from bot.details import render_paper_details
 from bot.i18n import Translator
 from bot.views import SEARCH_PAGE_SIZE, SearchPage, query_problem_text, search_page
-from handlers.common import argument_text, language_of, load_chat, read_button, redraw, reply, require_chat
+from handlers.common import (
+    ButtonPress,
+    argument_text,
+    language_of,
+    load_chat,
+    on_button,
+    redraw,
+    reply,
+    require_chat,
+)
 from storage.chats import get_chat
 from storage.favourites import favourite_ids
 from storage.models import CHANNEL_KIND, Paper
@@ -52,13 +61,10 @@ async def search_store(update: Update, context: DigestContext) -> None:
     await reply(update, page.text, reply_markup=page.keyboard)
 
 
-async def search_page_button(update: Update, context: DigestContext) -> None:
+@on_button
+async def search_page_button(update: Update, context: DigestContext, press: ButtonPress) -> None:
     """◀ ▶ under a result list: redraw it with another page; expired searches and forged pages are refused."""
-    press = await read_button(update, context)
-    if press is None:
-        return
-    query, chat, t, callback = update.callback_query, press.chat, press.t, press.callback
-    search_id, page_number = int(callback.value), callback.page
+    chat, t, search_id, page_number = press.chat, press.t, int(press.callback.value), press.callback.page
 
     def run(session: Session) -> SearchPage | str:
         """The page, or why there is none to show."""
@@ -79,10 +85,10 @@ async def search_page_button(update: Update, context: DigestContext) -> None:
 
     page = await context.services.db(run)
     if isinstance(page, str):
-        await query.answer(page, show_alert=True)
+        await press.query.answer(page, show_alert=True)
         return
-    await query.answer()  # stops the spinner on the button
-    await redraw(query, page.text, page.keyboard)
+    await press.query.answer()  # stops the spinner on the button
+    await redraw(press.query, page.text, page.keyboard)
 
 
 async def _send_details(message: Message, paper: Paper, t: Translator) -> None:
@@ -111,12 +117,10 @@ async def show_paper(update: Update, context: DigestContext) -> None:
     await _send_details(update.effective_message, paper, t)
 
 
-async def paper_details_button(update: Update, context: DigestContext) -> None:
+@on_button
+async def paper_details_button(update: Update, context: DigestContext, press: ButtonPress) -> None:
     """📄 under a result: send that paper's details below the list."""
-    press = await read_button(update, context)
-    if press is None:
-        return
-    query, t, paper_id = update.callback_query, press.t, int(press.callback.value)
+    query, t, paper_id = press.query, press.t, int(press.callback.value)
     paper = await context.services.db(
         lambda session: get_paper(session=session, paper_id=paper_id) if paper_id <= MAX_PAPER_ID else None)
     if paper is None or not isinstance(query.message, Message):  # too old a message is inaccessible
