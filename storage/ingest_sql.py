@@ -14,16 +14,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import Any, get_origin
 
 from sqlalchemy import Connection
 
+from storage.models import STORED_FIELDS, PaperRecord
+
 # The stored columns of a paper that ingestion writes, in the order every row tuple below uses.
-PAPER_COLUMNS = ("minor", "category", "category_inferred", "title_en", "title_zh", "authors", "affiliations",
-                 "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "title_key",
-                 "abstract_key", "rank_date", "rank_digest_id", "authors_truncated")
-_JSON_AT = (PAPER_COLUMNS.index("authors"), PAPER_COLUMNS.index("affiliations"))
-_BOOL_AT = tuple(PAPER_COLUMNS.index(name) for name in ("minor", "category_inferred", "highlight", "authors_truncated"))
+PAPER_COLUMNS = STORED_FIELDS
+_TYPES = tuple(PaperRecord.model_fields[name].annotation for name in PAPER_COLUMNS)
+_JSON_AT = tuple(at for at, kind in enumerate(_TYPES) if get_origin(kind) is list)  # lists are stored as JSON text
+_BOOL_AT = tuple(at for at, kind in enumerate(_TYPES) if kind is bool)  # SQLite reads booleans back as integers
 _RANK_DATE_AT = PAPER_COLUMNS.index("rank_date")
 _ARXIV_AT, _TITLE_KEY_AT, _ABSTRACT_KEY_AT = (PAPER_COLUMNS.index(name)
                                              for name in ("arxiv_id", "title_key", "abstract_key"))

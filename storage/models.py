@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -57,12 +60,15 @@ class Digest(SQLModel, table=True):
     ingested_at: datetime = Field(default_factory=utcnow)
 
 
-class Paper(SQLModel, table=True):
-    """One paper, merged across every digest that mentions it."""
+class PaperContent(SQLModel):
+    """A paper's content, as its digests and arXiv give it: what an export shows of it.
 
-    id: int | None = Field(default=None, primary_key=True)
+    With PaperRecord and Paper below, the one list of a paper's fields: the reader's ParsedPaper, ingestion's draft
+    and columns and the export keys take theirs from here (DIGEST_FIELDS, STORED_FIELDS, storage/papers.py).
+    """
+
     category: str | None = Field(default=None, max_length=2)
-    category_inferred: bool = False
+    category_inferred: bool = False  # the store guessed the category; a digest never says so
     title_en: str | None = None
     title_zh: str | None = None
     authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -78,10 +84,21 @@ class Paper(SQLModel, table=True):
     code_url: str | None = Field(default=None, max_length=2000)
     highlight: bool = False
     minor: bool = False
+
+
+class PaperRecord(PaperContent):
+    """A paper as ingestion writes it: its content, the keys it is recognised by and its place in the pick order."""
+
     title_key: str | None = Field(default=None, max_length=500, index=True)
     abstract_key: str | None = Field(default=None, max_length=64, index=True)
     rank_date: date | None = Field(default=None)
     rank_digest_id: int | None = None
+
+
+class Paper(PaperRecord, table=True):
+    """One paper, merged across every digest that mentions it; the table adds what only the store keeps."""
+
+    id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
     # arXiv answered for this id (found or not): never asked again. Indexed (below) for picks past a seen mark.
     arxiv_checked_at: datetime | None = None
@@ -92,6 +109,27 @@ class Paper(SQLModel, table=True):
     arxiv_resolve_retry_at: datetime | None = None  # claimed by a resolution run, or backing off after a failure
     # No Python-side column default: inserts that predate the column (older migrations' tests) leave it out.
     arxiv_resolve_failures: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
+
+
+# What a digest can say of a paper (storage/parsing.py ParsedPaper): all its content but the store's own guess.
+DIGEST_FIELDS = tuple(name for name in PaperContent.model_fields if name != "category_inferred")
+STORED_FIELDS = tuple(PaperRecord.model_fields)  # what ingestion reads and writes of a paper, in this order
+
+
+T = TypeVar("T")
+
+
+def copy_of_fields(*names: str) -> Callable[[type[T]], type[T]]:
+    """Class decorator for a hand-written copy of paper fields (a slots dataclass, for speed on a hot path): its
+    fields must be exactly `names`, in order, else the import fails, so the copy cannot drift from the schema."""
+
+    def checked(cls: type[T]) -> type[T]:
+        found = tuple(item.name for item in dataclasses.fields(cls))  # type: ignore[arg-type]
+        if found != names:
+            raise TypeError(f"models: {cls.__qualname__} has the fields {found}, the paper schema says {names}")
+        return cls
+
+    return checked
 
 
 # The pick order itself, with the category alongside: a chat's next papers are read off the index top down,

@@ -27,7 +27,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from storage.keywords import sql_keyword_matches
-from storage.models import GENERAL_THREAD, ChatKeyword, Delivery, Digest, DigestPaper, Paper, PaperVector
+from storage.models import GENERAL_THREAD, ChatKeyword, Delivery, Digest, DigestPaper, Paper, PaperContent, PaperVector
 from storage.seen_marks import (
     INGEST_COMMIT_MARGIN,
     MARK_COLUMNS,
@@ -45,9 +45,7 @@ from storage.taste import POOL_SIZE, TasteSource, rank, read_taste_along, taste_
 from storage.vectors import VectorBatch
 from storage.vocabulary import CATEGORIES
 
-EXPORT_KEYS = ("id", "category", "category_inferred", "title_en", "title_zh", "authors", "authors_truncated",
-               "affiliations", "summary_zh", "abstract_en", "url", "arxiv_id", "code_url", "highlight", "minor",
-               "digest_ids")
+EXPORT_KEYS = ("id", *PaperContent.model_fields, "digest_ids")  # a paper's content, and where it came from
 
 
 def export_rows(session: Session, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
