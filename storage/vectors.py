@@ -276,7 +276,8 @@ def paper_vector(*, title_en: str | None, title_zh: str | None, abstract_en: str
 
 
 class PaperText(Protocol):
-    """What a paper's vector is made of: a stored row, or a draft ingestion is about to write."""
+    """What a paper's vector is made of: a stored row, or a draft ingestion is about to write (fields of the paper
+    schema, storage/models.py; tests/test_vectors.py holds them to it)."""
 
     id: int | None
     title_en: str | None
@@ -306,7 +307,7 @@ def store_paper_vectors(connection: Connection, papers: Sequence[PaperText]) -> 
     return len(rows)
 
 
-_TEXT_COLUMNS = (Paper.id, Paper.title_en, Paper.title_zh, Paper.abstract_en, Paper.summary_zh, Paper.authors)
+_TEXT_COLUMNS = tuple(getattr(Paper, name) for name in PaperFields._fields)  # rows that read as PaperFields
 
 
 def refresh_paper_vectors(connection: Connection, paper_ids: Iterable[int], *, batch: int = VECTOR_BATCH) -> int:
