@@ -277,7 +277,7 @@ def paper_vector(*, title_en: str | None, title_zh: str | None, abstract_en: str
 
 class PaperText(Protocol):
     """What a paper's vector is made of: a stored row, or a draft ingestion is about to write (fields of the paper
-    schema, storage/models.py; tests/test_vectors.py holds them to it)."""
+    schema, storage/models.py; tests/test_models.py holds them to it)."""
 
     id: int | None
     title_en: str | None
