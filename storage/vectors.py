@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain, filterfalse
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import Connection, select
@@ -142,7 +142,7 @@ def _author_feature(name: str) -> bytes:
     return key
 
 
-def english_features(paper: PaperText) -> list[bytes]:
+def english_features(paper: PaperFields) -> list[bytes]:
     """A paper's English words and authors, once per occurrence; title words and authors repeat by their weight."""
     title = _english_tokens(paper.title_en)
     authors = [key for key in map(_author_feature, paper.authors or ()) if key]
@@ -197,14 +197,14 @@ def chinese_slots(texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
     return (crcs & (DIMENSIONS - 1)).astype(np.int32), np.concatenate([text_of[pairs], text_of[singles]])
 
 
-def vectors_of(papers: Sequence[PaperText]) -> list[SparseVector]:
+def vectors_of(papers: Sequence[PaperFields]) -> list[SparseVector]:
     """The vectors of many papers in a few passes of array operations: each slot's count damped, the FEATURES_KEPT
     heaviest kept (ties: the lower slot), scaled to length 1."""
     return [SparseVector(slots[begin:end].astype(np.int64), weights[begin:end]) if end > begin else EMPTY
             for slots, weights, spans in _passes(papers) for begin, end in spans]
 
 
-def stored_vectors_of(papers: Sequence[PaperText]) -> list[bytes]:
+def stored_vectors_of(papers: Sequence[PaperFields]) -> list[bytes]:
     """vectors_of in their stored form (SparseVector.to_bytes), without making a SparseVector of each: this runs
     for every paper stored."""
     stored: list[bytes] = []
@@ -216,14 +216,14 @@ def stored_vectors_of(papers: Sequence[PaperText]) -> list[bytes]:
     return stored
 
 
-def _passes(papers: Sequence[PaperText]) -> Iterator[tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]]:
+def _passes(papers: Sequence[PaperFields]) -> Iterator[tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]]:
     """_pass over the papers _PASS at a time: each pass's slots and weights, and each paper's span in them."""
     for start in range(0, len(papers), _PASS):
         slots, weights, ends = _pass(papers[start:start + _PASS])
         yield slots, weights, list(itertools.pairwise([0, *ends]))
 
 
-def _pass(papers: Sequence[PaperText]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def _pass(papers: Sequence[PaperFields]) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Every kept slot and weight of at most _PASS papers, paper after paper, and where each paper's end: a paper's
     index and a slot share one int32 key, so one sort counts every paper's slots at once."""
     count = len(papers)
@@ -275,20 +275,9 @@ def paper_vector(*, title_en: str | None, title_zh: str | None, abstract_en: str
     return vectors_of([PaperFields(None, title_en, title_zh, abstract_en, summary_zh, authors)])[0]
 
 
-class PaperText(Protocol):
-    """What a paper's vector is made of: a stored row, or a draft ingestion is about to write (fields of the paper
-    schema, storage/models.py; tests/test_models.py holds them to it)."""
-
-    id: int | None
-    title_en: str | None
-    title_zh: str | None
-    abstract_en: str | None
-    summary_zh: str | None
-    authors: Sequence[str]
-
-
 class PaperFields(NamedTuple):
-    """A paper's text given field by field."""
+    """What a paper's vector is made of, field by field (a stored row reads the same: fields of the paper schema,
+    storage/models.py; tests/test_models.py holds them to it)."""
 
     id: int | None
     title_en: str | None
@@ -298,7 +287,7 @@ class PaperFields(NamedTuple):
     authors: Sequence[str]
 
 
-def store_paper_vectors(connection: Connection, papers: Sequence[PaperText]) -> int:
+def store_paper_vectors(connection: Connection, papers: Sequence[PaperFields]) -> int:
     """(Re)compute and store the vectors of these papers in one statement; how many were written."""
     if not papers:
         return 0
