@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, select
 from storage.classify import CategoryModel, paper_text, paper_tokens, seeded_model
 from storage.documents import DEFAULT_MAX_BYTES, Document, DocumentError, read_file
 from storage.ingest_sql import PAPER_COLUMNS, IngestStatements, statements_for
-from storage.models import STORED_FIELDS, Digest, Paper, copy_of_fields, utcnow
+from storage.models import STORED_FIELDS, Digest, Paper, plain_copy, utcnow
 from storage.parsing import ET_AL, DigestFormatError, ParsedPaper, title_key
 from storage.reader.assemble import Reading, read_document
 from storage.vectors import refresh_paper_vectors
@@ -238,34 +238,9 @@ def _classify(model: CategoryModel, papers: Iterable[PaperDraft]) -> None:
             model.learn_tokens(paper.category, _tokens_of(paper))
 
 
-@copy_of_fields("id", *STORED_FIELDS)
-@dataclass(slots=True)
-class PaperDraft:
-    """A paper as ingestion handles it: read from the store or new, merged in memory, written in bulk.
-
-    Its fields are the schema's (storage/models.py PaperRecord) plus the id, written out so the hot path keeps a
-    plain slots class; the decorator fails the import if they drift apart.
-    """
-
-    id: int | None = None
-    category: str | None = None
-    category_inferred: bool = False
-    title_en: str | None = None
-    title_zh: str | None = None
-    authors: list[str] = field(default_factory=list)
-    authors_truncated: bool = False
-    affiliations: list[str] = field(default_factory=list)
-    summary_zh: str | None = None
-    abstract_en: str | None = None
-    url: str | None = None
-    arxiv_id: str | None = None
-    code_url: str | None = None
-    highlight: bool = False
-    minor: bool = False
-    title_key: str | None = None
-    abstract_key: str | None = None
-    rank_date: date | None = None
-    rank_digest_id: int | None = None
+PaperDraft = plain_copy(
+    "PaperDraft", STORED_FIELDS, leading=(("id", int | None, None),), frozen=False,
+    doc="A paper as ingestion handles it: read from the store or new, merged in memory, written in bulk.")
 
 
 _columns_of = attrgetter(*PAPER_COLUMNS)  # a draft's stored columns as one row tuple, in PAPER_COLUMNS order

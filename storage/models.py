@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable
+import sys
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -116,20 +117,24 @@ DIGEST_FIELDS = tuple(name for name in PaperContent.model_fields if name != "cat
 STORED_FIELDS = tuple(PaperRecord.model_fields)  # what ingestion reads and writes of a paper, in this order
 
 
-T = TypeVar("T")
-
-
-def copy_of_fields(*names: str) -> Callable[[type[T]], type[T]]:
-    """Class decorator for a hand-written copy of paper fields (a slots dataclass, for speed on a hot path): its
-    fields must be exactly `names`, in order, else the import fails, so the copy cannot drift from the schema."""
-
-    def checked(cls: type[T]) -> type[T]:
-        found = tuple(item.name for item in dataclasses.fields(cls))  # type: ignore[arg-type]
-        if found != names:
-            raise TypeError(f"models: {cls.__qualname__} has the fields {found}, the paper schema says {names}")
-        return cls
-
-    return checked
+def plain_copy(name: str, names: Sequence[str], *, leading: Sequence[tuple[str, Any, Any]], frozen: bool,
+               doc: str) -> type:
+    """A slots dataclass of these schema fields, types and defaults taken from PaperRecord, after `leading` ones
+    (name, type, default): for hot paths where a model instance costs too much. A frozen copy holds lists as
+    tuples."""
+    specs: list[tuple[str, Any, Any]] = [(field_name, kind, dataclasses.field(default=default))
+                                         for field_name, kind, default in leading]
+    for field_name in names:
+        info = PaperRecord.model_fields[field_name]
+        if info.default_factory is list:
+            specs.append((field_name, tuple[str, ...], dataclasses.field(default=())) if frozen
+                         else (field_name, info.annotation, dataclasses.field(default_factory=list)))
+        else:
+            specs.append((field_name, info.annotation, dataclasses.field(default=info.default)))
+    made = dataclasses.make_dataclass(name, specs, frozen=frozen, slots=True)
+    made.__doc__ = doc
+    made.__module__ = sys._getframe(1).f_globals["__name__"]  # where it is defined, for its repr and pickling
+    return made
 
 
 # The pick order itself, with the category alongside: a chat's next papers are read off the index top down,

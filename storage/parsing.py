@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from dataclasses import dataclass, field
 
-from storage.models import DIGEST_FIELDS, copy_of_fields
+from storage.models import DIGEST_FIELDS, plain_copy
 from storage.vocabulary import ARXIV_ID, ARXIV_VERSION, CATEGORIES
 
 _CJK = (
@@ -70,29 +71,12 @@ class DigestFormatError(ValueError):
     """The text holds no paper entry we can recognise."""
 
 
-@copy_of_fields("position", *DIGEST_FIELDS)
-@dataclass(frozen=True, slots=True)
-class ParsedPaper:
-    """One paper as one digest presents it; missing fields are None or empty.
+ParsedPaper = plain_copy(
+    "ParsedPaper", DIGEST_FIELDS, leading=(("position", int, dataclasses.MISSING),), frozen=True,
+    doc="""One paper as one digest presents it, at its place in the digest; missing fields are None or empty.
 
-    Its fields are the schema's DIGEST_FIELDS (storage/models.py) plus its place in the digest, written out so the
-    reader builds a plain slots class (tens of thousands a second); the decorator fails the import if they drift.
-    """
-
-    position: int
-    category: str | None = None
-    title_en: str | None = None
-    title_zh: str | None = None
-    authors: tuple[str, ...] = ()
-    authors_truncated: bool = False  # the digest cut the list short (et al., …, 等): the names are not all
-    affiliations: tuple[str, ...] = ()
-    summary_zh: str | None = None
-    abstract_en: str | None = None
-    url: str | None = None
-    arxiv_id: str | None = None
-    code_url: str | None = None
-    highlight: bool = False
-    minor: bool = False
+    A plain frozen slots class of the schema's DIGEST_FIELDS (storage/models.py), as the reader builds tens of
+    thousands a second; authors_truncated: the digest cut the list short (et al., …, 等), the names are not all.""")
 
 
 @dataclass(frozen=True, slots=True)

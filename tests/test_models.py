@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 from storage.db import make_engine, migrate
 from storage.ingest import PaperDraft
 from storage.ingest_sql import PAPER_COLUMNS
-from storage.models import DIGEST_FIELDS, STORED_FIELDS, Paper, PaperContent, PaperRecord, copy_of_fields
+from storage.models import DIGEST_FIELDS, STORED_FIELDS, Paper, PaperContent, PaperRecord
 from storage.papers import EXPORT_KEYS
 from storage.parsing import ParsedPaper
 from storage.reader.explain import _FIELDS as EXPLAINED_FIELDS
@@ -52,10 +52,13 @@ def test_hand_written_subsets_name_schema_fields() -> None:
     assert set(PaperFields._fields) <= set(Paper.model_fields)
 
 
-def test_a_copy_that_drifts_fails_at_import() -> None:
-    with pytest.raises(TypeError, match="Drifted has the fields"):
-        @copy_of_fields("position", *DIGEST_FIELDS)
-        @dataclass(slots=True)
-        class Drifted:
-            position: int
-            title_en: str | None = None
+def test_the_plain_copies_take_types_and_defaults_from_the_schema() -> None:
+    parsed, draft = ParsedPaper(position=3), PaperDraft()
+    assert (parsed.authors, parsed.title_en, parsed.highlight) == ((), None, False)  # frozen: lists become tuples
+    assert (draft.authors, draft.id, draft.category_inferred) == ([], None, False)
+    draft.authors.append("A. Author")
+    assert PaperDraft().authors == []  # each draft its own list
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.title_en = "changed"  # type: ignore[misc]
+    types = {item.name: item.type for item in dataclasses.fields(PaperDraft)}
+    assert types["rank_date"] == PaperRecord.model_fields["rank_date"].annotation
