@@ -15,6 +15,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, func, or_, text, update
 from sqlalchemy.orm import aliased
@@ -38,9 +39,8 @@ class Resolution(enum.StrEnum):
     SKIPPED = "skipped"  # its title is not one arXiv can be searched by (not English): never asked
 
 
-@dataclass(frozen=True, slots=True)
-class TitleToResolve:
-    """What a resolution run needs of a paper to ask arXiv and judge the candidates."""
+class TitleToResolve(NamedTuple):
+    """What a resolution run needs of a paper to ask arXiv and judge the candidates: a claimed row, as read."""
 
     paper_id: int
     title: str

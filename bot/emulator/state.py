@@ -140,6 +140,8 @@ class EmulatorStats:
 
 @dataclass
 class _ForumTopic:
+    """A forum topic as the emulator keeps it: open or closed until deleted."""
+
     thread_id: int  # the message_id of its forum_topic_created service message, as on Telegram
     name: str
     closed: bool = False
@@ -147,6 +149,8 @@ class _ForumTopic:
 
 @dataclass
 class _Chat:
+    """A chat as the emulator keeps it: who is in it, who may post, its topics, and whether it still takes messages."""
+
     id: int
     type: ChatType
     title: str | None = None
