@@ -14,7 +14,7 @@ BlockReason = Literal["blocked", "kicked", "deactivated"]
 ChatType = Literal["private", "group", "supergroup", "channel"]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class EmulatedUser:
     """A Telegram user (or the bot itself) as the emulator presents it."""
 
