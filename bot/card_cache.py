@@ -8,7 +8,7 @@ Nothing outlives the broadcast, so a paper enriched since is rendered afresh by 
 from __future__ import annotations
 
 import operator
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from sqlalchemy.orm.attributes import instance_dict
@@ -37,6 +37,11 @@ class Memo(Generic[Value]):
     def get(self, key: Hashable) -> Value | None:
         """The value kept for key, or None."""
         return self._values.get(key)
+
+    def value(self, key: Hashable, make: Callable[[], Value]) -> Value:
+        """The value kept for key, made (and kept) the first time it is asked for."""
+        known = self._values.get(key)
+        return self.keep(key, make()) if known is None else known
 
     def keep(self, key: Hashable, value: Value) -> Value:
         """Remember value for key, and return it."""

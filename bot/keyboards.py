@@ -17,9 +17,7 @@ def star_keyboard(message: DigestMessage, *, saved: set[int], cache: CardCache |
     key = (message.paper_ids, message.numbers, frozenset(saved.intersection(message.paper_ids)))
     if cache is None:
         return _keyboard(*key)
-    if (known := cache.keyboards.get(key)) is not None:
-        return known
-    return cache.keyboards.keep(key, _keyboard(*key))
+    return cache.keyboards.value(key, lambda: _keyboard(*key))
 
 
 def _keyboard(paper_ids: tuple[int, ...], numbers: tuple[int, ...], saved: frozenset[int]) -> InlineKeyboardMarkup:

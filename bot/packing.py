@@ -49,21 +49,19 @@ def digest_header(count: int, *, t: Translator, day: date) -> str:
 
 def _measured_header(count: int, t: Translator, day: date, cache: CardCache) -> tuple[str, int]:
     """The header and its visible length: the same for every digest of a broadcast in one language and day."""
-    key = (count, t, day)
-    if (known := cache.headers.get(key)) is not None:
-        return known
-    header = digest_header(count, t=t, day=day)
-    return cache.headers.keep(key, (header, visible_length(header)))
+    def measured() -> tuple[str, int]:
+        header = digest_header(count, t=t, day=day)
+        return header, visible_length(header)
+
+    return cache.headers.value((count, t, day), measured)
 
 
 def _fitted_card(paper: Paper, *, number: int, language: Language, t: Translator, room: int,
                  keywords: Sequence[KeywordSpec], reason: TasteSource | None, cache: CardCache) -> tuple[str, int]:
     """The fullest version of a card that fits in room, remembered by everything it is made from."""
     key = (paper_content(paper), number, language, t, room, tuple(keywords), reason)
-    if (known := cache.cards.get(key)) is not None:
-        return known
-    return cache.cards.keep(key, fit_card(paper, number=number, language=language, t=t, room=room,
-                                          keywords=keywords, reason=reason))
+    return cache.cards.value(key, lambda: fit_card(paper, number=number, language=language, t=t, room=room,
+                                                   keywords=keywords, reason=reason))
 
 
 def render_digest(
