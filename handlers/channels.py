@@ -13,7 +13,16 @@ from bot.context import DigestContext
 from bot.delivery import deliver_digest
 from bot.i18n import Translator, ui_language_for
 from bot.views import channel_manage_keyboard, channel_manage_text, channel_name, channels_list
-from handlers.common import CHANNEL_REF, Target, configures, is_channel_admin, language_of, load_chat, reply
+from handlers.common import (
+    CHANNEL_REF,
+    Target,
+    configures,
+    is_channel_admin,
+    language_of,
+    load_chat,
+    redraw,
+    reply,
+)
 from handlers.digest import today_outcome_text
 from handlers.settings import apply_language, show_categories
 from storage.channels import add_channel, channels_managed_by, remove_channel
@@ -113,8 +122,8 @@ async def channel_button(update: Update, context: DigestContext, target: Target)
     if op is ChannelOp.REMOVE:
         await services.db(lambda session: remove_channel(session=session, chat_id=chat.id))
         await query.answer()
-        await query.edit_message_text(t.gettext("📢 {title} is no longer subscribed. /channels add brings it back."
-                                                ).format(title=channel_name(chat)))
+        await redraw(query, t.gettext("📢 {title} is no longer subscribed. /channels add brings it back."
+                                      ).format(title=channel_name(chat)), None)
         return
     if op is ChannelOp.SHOW:  # from the /channels list, which stays as it is for the other channels
         await query.answer()
@@ -125,4 +134,4 @@ async def channel_button(update: Update, context: DigestContext, target: Target)
         chat = await services.db(lambda session: set_active(session=session, chat_id=chat.id,
                                                             active=op is ChannelOp.RESUME, now=now))
     await query.answer()
-    await query.edit_message_text(channel_manage_text(chat, t), reply_markup=channel_manage_keyboard(chat, t))
+    await redraw(query, channel_manage_text(chat, t), channel_manage_keyboard(chat, t))

@@ -154,6 +154,10 @@ async def test_managing_a_channel_with_its_buttons_is_for_its_current_administra
     await bot.tap(OWNER, OWNER, added.message_id, f"m:{NAMED}:pause")
     assert not _chat(world.engine, NAMED).active
     assert f"m:{NAMED}:resume" in {b["callback_data"] for b in emulator.message(OWNER, added.message_id).buttons}
+    sent = len(emulator.sent(OWNER))
+    again = await bot.tap(OWNER, OWNER, added.message_id, f"m:{NAMED}:pause", forged=True)  # a double tap
+    assert again is not None and not again.get("show_alert"), "the second tap is answered quietly"
+    assert len(emulator.sent(OWNER)) == sent, "no apology for a channel already paused"
     await bot.tap(OWNER, OWNER, added.message_id, f"m:{NAMED}:resume")
     assert _chat(world.engine, NAMED).active
     await bot.tap(OWNER, OWNER, added.message_id, f"m:{NAMED}:post")
