@@ -32,6 +32,7 @@ import tempfile
 import time
 import unicodedata
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,30 @@ def _bare_baseline(folder: str, engine: Any) -> dict[str, Any]:
             "bare_paper_cpu_seconds": round(statistics.median(b[1] for b in alone), 4)}
 
 
+def _stage_costs(corpus: list[str]) -> dict[str, float]:
+    """CPU seconds of four stages of parse+store, each run alone over the same corpus after it was stored: what
+    storing pays on top of writing its rows, whatever the store does (the product's own functions, in its order)."""
+    from storage.classify import seeded_model
+    from storage.ingest import classify_papers, digest_hash, new_draft, paper_keys
+    from storage.reader.assemble import read_document
+
+    clock = _Clock()
+    papers = [paper for text in corpus for paper in read_document(text).papers]
+    costs = {"read": clock.read()[1]}
+    clock = _Clock()
+    for text in corpus:
+        digest_hash(text)
+    costs["digest hash"] = clock.read()[1]
+    clock = _Clock()
+    keyed = [(paper, dict(paper_keys(paper))) for paper in papers]
+    costs["identity keys"] = clock.read()[1]
+    drafts = [new_draft(paper, keys, rank_date=date.today(), rank_digest_id=None) for paper, keys in keyed]
+    clock = _Clock()
+    classify_papers(seeded_model(), drafts)  # a fresh store's model, as the parse+store phase starts with
+    costs["category inference"] = clock.read()[1]
+    return {stage: round(cpu, 4) for stage, cpu in costs.items()}
+
+
 def _measure_rates(phase: str, papers: int, folder: str) -> dict[str, Any]:
     """parse or parse+store over the sample-family corpus; parse+store adds the bare baseline and the ratio."""
     from storage.db import open_store
@@ -177,6 +202,7 @@ def _measure_rates(phase: str, papers: int, folder: str) -> dict[str, Any]:
         engine.dispose()
         extra.update(vectors=vectors, vector_seconds=round(vector_elapsed, 3), vector_cpu_seconds=round(vector_cpu, 3),
                      vector_cpu_ratio=round((cpu + vector_cpu) / extra["bare_vector_cpu_seconds"], 2))
+        extra["stages"] = _stage_costs(corpus)
         extra.update(ratio=round(elapsed / extra["bare_seconds"], 2),
                      cpu_ratio=round(cpu / extra["bare_cpu_seconds"], 2),
                      paper_ratio=round(elapsed / extra["bare_paper_seconds"], 2),
@@ -286,6 +312,10 @@ def print_tables(rows: list[dict[str, Any]], runs: int) -> None:
               f"{BARE_ROUNDS}); target ≤ {TARGET_RATIO:g}×, verdict on CPU time. 'papers only': CPU ratio to the paper "
               f"rows alone.")
         for row in stored:
+            bare, stages = row["bare_cpu_seconds"], row["stages"]
+            alone = ", ".join(f"{stage} {cpu / bare:.2f}×" for stage, cpu in stages.items())
+            print(f"run {row['run']}: each stage alone, CPU ÷ the bare write: {alone}; with the bare write itself "
+                  f"{(sum(stages.values()) + bare) / bare:.2f}× before any lookup or statement of its own")
             print(f"run {row['run']}: vectors of {row['vectors']:,} papers written after the batch in "
                   f"{row['vector_seconds']:.2f} s ({row['vector_cpu_seconds']:.2f} cpu-s, "
                   f"{row['vector_cpu_seconds'] / max(row['vectors'], 1) * 1e6:.0f} µs a paper); parse+store and "

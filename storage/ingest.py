@@ -197,7 +197,7 @@ class Ingestor:
         stored = {id(paper) for paper in found.values()}
         placed = _place(keyed, found, rank_date=rank, rank_digest_id=digest_id)
         unique = list({id(paper): paper for _parsed, paper in placed}.values())
-        _classify(self._category_model(connection), unique)
+        classify_papers(self._category_model(connection), unique)
         fresh = [paper for paper in unique if id(paper) not in stored]
         merged = [paper for paper in unique if id(paper) in stored]
         _insert_papers(connection, statements, fresh)
@@ -228,7 +228,7 @@ def _place(keyed: list[tuple[ParsedPaper, list[tuple[str, str]]]], found: dict[t
     return placed
 
 
-def _classify(model: CategoryModel, papers: Iterable[PaperDraft]) -> None:
+def classify_papers(model: CategoryModel, papers: Iterable[PaperDraft]) -> None:
     """Infer the category of each paper no digest tagged; learn from the tagged ones (once a digest, as merged)."""
     for paper in papers:
         if paper.category is None or paper.category_inferred:

@@ -23,6 +23,7 @@ def test_the_bare_baseline_writes_every_row_ingestion_stored(tmp_path: Path) -> 
                                 "paper_vector": row["new_papers"]}
     assert row["new_papers"] == row["papers"] == row["vectors"] >= 60, "the vectors are written after the batch"
     assert row["ratio"] > 0 and row["cpu_ratio"] > 0 and row["paper_cpu_ratio"] > 0 and row["vector_cpu_ratio"] > 0
+    assert set(row["stages"]) == {"read", "digest hash", "identity keys", "category inference"}
 
 
 @pytest.mark.parametrize("shape", sorted(REAL_SHAPES))
