@@ -19,6 +19,7 @@ from storage.parsing import (
 )
 
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_ANY_FULLWIDTH_DIGIT = re.compile("[０-９]")
 # A header's lead: star, number with its punctuation, star; then a tag in other brackets or as cs.XX.
 _VARIANT_HEADER = re.compile(
     r"^(\*?\s*)(?:No\.?\s*)?(?:(\d{1,3})\s*[、.．)）]\s*)?(\*?\s*)(?:[\[【(（]\s*([A-Za-z]{2})\s*[\]】)）]|cs\.([A-Za-z]{2})\b)")
@@ -30,10 +31,13 @@ _PREAMBLE = re.compile(r"^(?:[A-Z]{2}\s*-\s*\S.*|转自.{1,20}|摘要\s*[:：].*
 def fold_variants(text: str) -> list[str]:
     """The text's lines with variant header cues written the way the sample parser reads them."""
     lines = normalise_lines(text)
+    # str.translate is slow on Chinese text: most digests hold no full-width digit, so one search skips it all.
+    fullwidth = _ANY_FULLWIDTH_DIGIT.search(text) is not None
     folded = []
     for line in lines:
         if line and (line[0] in "*No０１２３４５６７８９0123456789[【(（c"):
-            line = line.translate(_FULLWIDTH_DIGITS)
+            if fullwidth:
+                line = line.translate(_FULLWIDTH_DIGITS)
             match = _VARIANT_HEADER.match(line)
             if match:
                 number = f"{match.group(2)}、" if match.group(2) else ""
