@@ -114,7 +114,8 @@ def has_cjk(text: str) -> bool:
 
 def normalise_lines(text: str) -> list[str]:
     """Fold the invisible differences between copies of one digest (newlines, BOM, NBSP, zero-width); strip lines."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:  # a search for one character is cheap; replace() scans the text even when nothing is there
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     for invisible, replacement in _INVISIBLE:
         if invisible in text:  # str.translate would be simpler, but it is slow on Chinese text
             text = text.replace(invisible, replacement)

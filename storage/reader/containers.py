@@ -46,7 +46,8 @@ class Container:
 
 def normalise(text: str) -> str:
     """Fold newlines and the invisible differences between copies (BOM, NBSP, zero-width, ideographic space)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:  # a search for one character is cheap; replace() scans the text even when nothing is there
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     for invisible, replacement in _INVISIBLE:
         if invisible in text:  # str.translate is slow on Chinese text: one replace per character present
             text = text.replace(invisible, replacement)
