@@ -12,6 +12,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import yaml
@@ -32,6 +33,10 @@ _POST_COLUMNS = ("微博正文", "正文", "content", "text", "post", "body")
 _MARKDOWN = MarkdownIt("commonmark").enable("table")
 _INLINE = frozenset(("text", "softbreak", "hardbreak", "strong", "em", "link", "image", "code_inline", "html_inline"))
 _NEWLINE = re.compile(rb"\n")
+# A line's start after its indent, anchored on the newline before it (a literal first character is searched fast).
+_MARKDOWN_LINE = re.compile("\n[^\\S\n]*(?:" + "|".join(map(re.escape, _MARKDOWN_STARTS)) + ")")
+_LINK_TARGET = re.compile(r"\]\(")  # a regex finds these two faster than `in` does on Chinese text
+_ANCHOR = re.compile("<a href")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,9 @@ def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
 
 def _has_markdown_lines(text: str) -> bool:
     """Markdown shows in the first characters of its lines: headings, quotes, bold lines, inline HTML, fences."""
+    if _LINK_TARGET.search(text) is None and _ANCHOR.search(text) is None:
+        # Without links only line starts count: one scan from newline to newline instead of a loop over lines.
+        return next(islice(_MARKDOWN_LINE.finditer("\n" + text), 2, None), None) is not None
     hits = 0
     for line in text.split("\n"):
         stripped = line.lstrip()
