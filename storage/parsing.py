@@ -209,7 +209,8 @@ def _weibo_title(rest: str) -> tuple[str, str]:
 
 def _has_byline_next(lines: list[str], index: int) -> bool:
     """A blog entry's title is followed, noise aside, by its 'By …' line."""
-    for line in lines[index + 1 :]:
+    for after in range(index + 1, len(lines)):  # not a slice: that copied the rest of the list for every header
+        line = lines[after]
         if line and not _is_noise(line):
             return _BLOG_BYLINE.match(line) is not None
     return False
@@ -217,9 +218,17 @@ def _has_byline_next(lines: list[str], index: int) -> bool:
 
 def detect_shape(lines: list[str]) -> DigestShape | None:
     """Tell the family from its markers; None when nothing in the text looks like a digest."""
-    weibo = sum(1 for line in lines if line[:1] in _HEADER_START and _weibo_header(line))  # no call for most lines
-    translated = sum(1 for line in lines if line[:10].lower() == "translated" and _TRANSLATED_BY.match(line))
-    numbered = [i for i, line in enumerate(lines) if line[:1].isdigit() and _BLOG_HEADER.match(line)]
+    weibo = translated = 0
+    numbered: list[int] = []
+    for index, line in enumerate(lines):  # one pass: the first character rules out most tests, no call for most lines
+        first = line[:1]
+        if first in _HEADER_START and _weibo_header(line):
+            weibo += 1
+        if first.isdigit():
+            if _BLOG_HEADER.match(line):
+                numbered.append(index)
+        elif first in "tT" and line[:10].lower() == "translated" and _TRANSLATED_BY.match(line):
+            translated += 1  # only 't' and 'T' lower to 't'
     # A blog count can only win when it could exceed the others; checking bylines is the costly part.
     blog = 0 if len(numbered) <= max(weibo, translated) else sum(1 for i in numbered if _has_byline_next(lines, i))
     best = max((weibo, DigestShape.WEIBO), (translated, DigestShape.TRANSLATED), (blog, DigestShape.BLOG))
