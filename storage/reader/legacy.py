@@ -49,25 +49,27 @@ def fold_variants(text: str) -> list[str]:
 
 def split_digests(lines: list[str]) -> list[list[str]]:
     """Cut where a numbered entry's number does not follow the one before: a second digest starts there."""
-    segments: list[list[str]] = [[]]
+    starts = [0]  # where each digest starts; the lines are sliced once at the end, not appended one by one
     last = 0
-    bylines = _lines_before_byline(lines)
+    bylines: set[int] | None = None  # looked for only when a numbered line without a tag needs them
     for index, line in enumerate(lines):
         match = _NUMBERED.match(line) if line[:1].isdigit() or line[:1] == "*" else None
-        if match and not match.group(2) and index not in bylines:
-            match = None  # a numbered line in commentary, not an entry header
-        number = int(match.group(1)) if match else 0
-        if match and last and number <= last:
-            current = segments[-1]
-            back = len(current)
-            while back > 0 and (not current[back - 1] or _PREAMBLE.match(current[back - 1])) \
-                    and not current[back - 1].startswith("http"):
+        if match is None:
+            continue
+        if not match.group(2):
+            if bylines is None:
+                bylines = _lines_before_byline(lines)
+            if index not in bylines:
+                continue  # a numbered line in commentary, not an entry header
+        number = int(match.group(1))
+        if last and number <= last:
+            back = index
+            while back > starts[-1] and (not lines[back - 1] or _PREAMBLE.match(lines[back - 1])) \
+                    and not lines[back - 1].startswith("http"):
                 back -= 1
-            segments.append(current[back:])
-            del current[back:]
-        if match:
-            last = number
-        segments[-1].append(line)
+            starts.append(back)
+        last = number
+    segments = [lines[start:end] for start, end in zip(starts, [*starts[1:], len(lines)], strict=True)]
     return [segment for segment in segments if any(segment)]
 
 
