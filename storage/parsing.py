@@ -240,24 +240,31 @@ def parse_digest(text: str) -> ParsedDigest:
     return parse_lines(normalise_lines(text))
 
 
-def parse_lines(lines: list[str]) -> ParsedDigest:
-    """parse_digest for lines normalise_lines already gave, so a reader that split them does not fold them again."""
+def parse_lines(lines: list[str], *, cut_flag: bool = False, first_position: int = 1) -> ParsedDigest:
+    """parse_digest for lines normalise_lines already gave, so a reader that split them does not fold them again;
+    with `cut_flag` a trailing 'et al.' sets authors_truncated instead, and numbering starts at `first_position`
+    (a reader of several digests would otherwise copy each paper again to change them)."""
     shape = detect_shape(lines)
     if shape is None:
         raise DigestFormatError("parser: no recognisable paper entry (expected '1、[LG] Title', "
                                 "'translated by …' paragraphs or '1、Title' + 'By …' entries)")
     parser = {DigestShape.WEIBO: _parse_weibo, DigestShape.TRANSLATED: _parse_translated,
               DigestShape.BLOG: _parse_blog}[shape]
-    papers, problems = parser(lines)
+    drafts, problems = parser(lines)
+    papers = _finish(drafts, cut_flag, first_position)
     if not papers:
         raise DigestFormatError(f"parser: {shape.value} digest without a complete paper entry")
     return ParsedDigest(shape=shape, papers=tuple(papers), problems=tuple(problems))
 
 
-def _finish(drafts: list[_Draft]) -> list[ParsedPaper]:
-    """Freeze drafts into papers numbered by their place in the digest."""
+def _finish(drafts: list[_Draft], cut_flag: bool = False, first_position: int = 1) -> list[ParsedPaper]:
+    """Freeze drafts into papers numbered by their place in the digest (see parse_lines for the options)."""
     papers: list[ParsedPaper] = []
     for draft in drafts:
+        authors = tuple(draft.authors)
+        truncated = cut_flag and bool(authors) and authors[-1] == ET_AL
+        if truncated:
+            authors = authors[:-1]
         title_zh, summary_zh = draft.title_zh, None
         chinese = "\n\n".join(draft.zh).strip()
         if chinese:
@@ -268,10 +275,11 @@ def _finish(drafts: list[_Draft]) -> list[ParsedPaper]:
         english = "\n\n".join(draft.en).strip() or None
         papers.append(
             ParsedPaper(
-                position=len(papers) + 1,
+                position=len(papers) + first_position,
                 title_en=draft.title_en,
                 title_zh=title_zh,
-                authors=tuple(draft.authors),
+                authors=authors,
+                authors_truncated=truncated,
                 affiliations=tuple(draft.affiliations),
                 summary_zh=summary_zh,
                 abstract_en=english,
@@ -368,7 +376,7 @@ def _parse_weibo(lines: list[str]) -> tuple[list[_Draft], list[str]]:
         missing = [name for name, value in (("authors", draft.authors), ("link", draft.url)) if not value]
         if missing:
             problems.append(f"entry {number} ({draft.title_en}): no {' or '.join(missing)}; truncated entry?")
-    return _finish(drafts), problems
+    return drafts, problems
 
 
 def _parse_translated(lines: list[str]) -> tuple[list[_Draft], list[str]]:
@@ -388,7 +396,7 @@ def _parse_translated(lines: list[str]) -> tuple[list[_Draft], list[str]]:
             pending.append(line)
     if pending:
         problems.append(f"text after the last 'translated by' line was left out ({len(pending)} lines)")
-    return _finish(drafts), problems
+    return drafts, problems
 
 
 def _without_year(authors: str) -> str:
@@ -446,7 +454,7 @@ def _parse_blog(lines: list[str]) -> tuple[list[_Draft], list[str]]:
             draft.authors = list(references.get(_title_key(draft.title_en or ""), ()))
         if not draft.zh and not draft.en:
             problems.append(f"entry ({draft.title_en}): no commentary; truncated entry?")
-    return _finish(drafts), problems
+    return drafts, problems
 
 
 def _title_key(title: str) -> str:

@@ -90,17 +90,16 @@ def read_samples_family(text: str) -> tuple[str, tuple[ParsedPaper, ...], tuple[
     """Read the text as digests of the sample families: (shape, papers, problems); None when it is none."""
     segments = split_digests(fold_variants(text))
     digests: list[ParsedDigest] = []
+    papers: list[ParsedPaper] = []
     for segment in segments:
-        try:
-            digests.append(parse_lines(segment))  # its lines are normalised already
+        try:  # its lines are normalised already; each paper is made once, flagged and numbered in the file
+            digest = parse_lines(segment, cut_flag=True, first_position=len(papers) + 1)
         except DigestFormatError:
             continue
+        digests.append(digest)
+        papers.extend(digest.papers)
     if not digests:
         return None
-    papers = [with_cut_flag(paper) for digest in digests for paper in digest.papers]
-    # Only a second digest's papers need renumbering: replace() costs 5 µs a paper.
-    papers = [paper if paper.position == position else replace(paper, position=position)
-              for position, paper in enumerate(papers, start=1)]
     shape = "+".join(dict.fromkeys(digest.shape.value for digest in digests))
     return shape, tuple(papers), tuple(problem for digest in digests for problem in digest.problems)
 
