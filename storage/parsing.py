@@ -46,6 +46,10 @@ _NOISE = re.compile(
     re.IGNORECASE,
 )
 _HEADER_START = frozenset("0123456789*[")
+# _NOISE needs an image name's last letter (png, jpg, gif, webp; only ASCII case-folds to these) or one of these
+# first characters, or a digit (str.isdigit holds for every \d).
+_NOISE_LAST = frozenset("gGfFpP")
+_NOISE_FIRST = frozenset("lL转头内作")
 _INVISIBLE = (("\u00a0", " "), ("\u3000", " "), ("\u200b", ""), ("\u200c", ""), ("\u200d", ""), ("\u2060", ""),
               ("\ufeff", ""))
 _AUTHOR_TOKEN = r"(?:[A-ZÀ-ÖØ-Þ][\w'’\-.]*|[a-z]{1,3}|van|von|der|den|del|della|de|da|di|du|la|le|dos|bin)"
@@ -190,6 +194,8 @@ def split_title_and_authors(line: str) -> tuple[str, tuple[str, ...]] | None:
 
 def _is_noise(line: str) -> bool:
     """Image names, reposting credits, overview lines and footers that are never part of a paper."""
+    if line[-1:] not in _NOISE_LAST and line[:1] not in _NOISE_FIRST and not line[:1].isdigit():
+        return False  # the ends no _NOISE alternative can have rule out most lines without a match
     return _NOISE.match(line) is not None
 
 
