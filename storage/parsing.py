@@ -314,7 +314,7 @@ def _take_links(text: str, draft: _Draft) -> str:
 
 def _weibo_body_line(line: str, draft: _Draft) -> None:
     """Place one line of a weibo-style entry into the right field."""
-    url_line = _URL_LINE.match(line)
+    url_line = _URL_LINE.match(line) if line[0] == "h" else None  # a link line starts with http
     if url_line:
         draft.url = draft.url or clean_url(url_line.group(1))
         draft.closed = True
@@ -361,7 +361,7 @@ def _parse_weibo(lines: list[str]) -> tuple[list[_Draft], list[str]]:
         if line[0] == "另" and _MINOR_SECTION.match(line):
             minor, current = True, None
             continue
-        header = _weibo_header(line)
+        header = _weibo_header(line) if line[0] in _HEADER_START else None  # no call for most lines
         if header:
             tag = header.group("tag").upper()
             title, closing_star = _weibo_title(header.group("title"))
@@ -441,11 +441,11 @@ def _parse_blog(lines: list[str]) -> tuple[list[_Draft], list[str]]:
             continue
         if in_references or not group or _is_noise(line):
             continue
-        byline = _BLOG_BYLINE.match(line)
+        byline = _BLOG_BYLINE.match(line) if line[0] in "bB" else None  # only b and B match 'b' ignoring case
         if byline and not group[0].authors:
             group[0].authors = list(parse_authors(byline.group("authors")) or [byline.group("authors")])
             continue
-        url_line = _URL_LINE.match(line)
+        url_line = _URL_LINE.match(line) if line[0] == "h" else None  # a link line starts with http
         for draft in group:
             if url_line:
                 url = clean_url(url_line.group(1))
