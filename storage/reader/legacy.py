@@ -7,10 +7,8 @@ is cut where the numbering starts again, so each digest keeps its own shape and 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from storage.parsing import (
-    ET_AL,
     DigestFormatError,
     ParsedDigest,
     ParsedPaper,
@@ -102,10 +100,3 @@ def read_samples_family(text: str) -> tuple[str, tuple[ParsedPaper, ...], tuple[
         return None
     shape = "+".join(dict.fromkeys(digest.shape.value for digest in digests))
     return shape, tuple(papers), tuple(problem for digest in digests for problem in digest.problems)
-
-
-def with_cut_flag(paper: ParsedPaper) -> ParsedPaper:
-    """'et al.' is never an author: drop it from the list and set the cut-short flag instead."""
-    if paper.authors and paper.authors[-1] == ET_AL:
-        return replace(paper, authors=paper.authors[:-1], authors_truncated=True)
-    return paper
