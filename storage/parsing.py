@@ -203,7 +203,16 @@ def _weibo_header(line: str) -> re.Match[str] | None:
     """Match an entry header; most lines are ruled out by their first character."""
     if not line or line[0] not in _HEADER_START or (line[0] == "[" and _AFFILIATION.match(line)):
         return None
-    return _WEIBO_HEADER.match(line)
+    match = _WEIBO_HEADER.match(line)
+    return None if match is None or _is_one_line_post(match.group("title")) else match
+
+
+def _is_one_line_post(title: str) -> bool:
+    """'[CV]《Title》A Author [Lab] (2020) link' is a whole weibo post on one line, not a header over field lines."""
+    if title[:1] not in "《【":
+        return False
+    close = title.find("》")
+    return close > 0 and title[close + 1:].strip(" *") != ""
 
 
 def _weibo_title(rest: str) -> tuple[str, str]:
