@@ -27,8 +27,9 @@ from storage.reader.fields import (
 from storage.reader.notpapers import is_end_section, is_minor_heading, is_placeholder, is_scraper_metadata
 from storage.vocabulary import CATEGORIES
 
-# "1、", "1.", "1)", "１．", "No 1.", "No.1" before an entry; full-width digits are folded before matching.
-_NUMBER = re.compile(r"^(?:No\.?\s*)?(\d{1,3})\s*[、.．)）]\s*")
+# "1、", "1.", "1)", "１．", "No 1.", "No.1", "No 1" before an entry (after "No" the punctuation may be left out);
+# full-width digits are folded before matching.
+_NUMBER = re.compile(r"^(?:No\.?\s*\d{1,3}(?!\d)\s*[、.．)）:：]?|\d{1,3}\s*[、.．)）])\s*")
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _NUMBER_SPAN = 12  # an entry number with its lead ('*No １２３．') is within the first characters
 # "[LG]", "【LG】", "(LG)", "cs.LG" before a title, with a highlight star on either side.
@@ -258,6 +259,15 @@ def read_numbered_headings(blocks: Sequence[Block]) -> Found:
     return found
 
 
+def _field_link(value: str, block: Block) -> str | None:
+    """A labelled field's link: a bare URL, or a Markdown link written as the value ('URL: [arxiv](…)')."""
+    url = URL.match(value)
+    if url:
+        return url.group(0)
+    return next((link.target for link in block.links
+                 if link.label.strip() and value.startswith(link.label.strip()) and URL.match(link.target)), None)
+
+
 def _heading_entry_block(block: Block, draft: Draft) -> None:
     """One block under a numbered heading: title quote, labelled link or field, or summary."""
     text = block.text
@@ -267,14 +277,14 @@ def _heading_entry_block(block: Block, draft: Draft) -> None:
         if name in AFFILIATION_LABELS:
             draft.affiliations = draft.affiliations or affiliations_of(value)
             return
-        url = URL.match(value)
+        url = _field_link(value, block)
         if url:
-            kind = link_kind(name, url.group(0))
+            kind = link_kind(name, url)
             if kind == "paper" and draft.url is None:
-                draft.url = clean_url(url.group(0))
+                draft.url = clean_url(url)
                 draft.arxiv_id = arxiv_id_in(draft.url)
             elif kind == "code" and draft.code_url is None:
-                draft.code_url = clean_url(url.group(0))
+                draft.code_url = clean_url(url)
             return
         if name in _SUMMARY_LABELS and value:
             draft.summary.append(f"{name}：{collapse(value)}" if name != "要点" else collapse(value))
