@@ -259,6 +259,12 @@ def read_numbered_headings(blocks: Sequence[Block]) -> Found:
     return found
 
 
+def _title_link(title: str, block: Block) -> str | None:
+    """A heading whose title is itself a link ('### 1、[Title](https://arxiv.org/abs/…)'): that link."""
+    return next((clean_url(link.target) for link in block.links
+                 if collapse(link.label) == title and URL.match(link.target)), None)
+
+
 def _field_link(value: str, block: Block) -> str | None:
     """A labelled field's link: a bare URL, or a Markdown link written as the value ('URL: [arxiv](…)')."""
     url = URL.match(value)
