@@ -39,7 +39,8 @@ _INNER_TAG = re.compile(r"(?:\d{1,3}\s?[、.．]\s?)?\*?\[[A-Z]{2}\]\s?\*?\s?(?=
 _LINKS_AHEAD = 8  # links a numbered line may carry before its title's link
 _ANGLE_TITLE = re.compile(r"《([^《》]{3,400})》")
 _SQUARE_TITLE = re.compile(r"^【([^【】]{1,120})】")
-_YEAR = re.compile(r"^\(((?:19|20)\d{2})\)")
+# "(2020)", "（2020）", "(ICML 2020)": the year (with a venue before it) after a post's authors.
+_YEAR = re.compile(r"^[(（](?:[A-Za-z][A-Za-z\-]{1,15}\s?)?((?:19|20)\d{2})[)）]")
 _LABEL = re.compile(r"^[-*•]?\s*([^\s:：][^:：\n]{0,19}?)\s*[:：]\s*")
 _SUMMARY_LABELS = ("要点", "动机", "方法", "优势", "一句话总结", "总结", "贡献", "摘要")
 _RECOMMENDER = re.compile(r"^@\S+\s*推荐$")
@@ -65,7 +66,7 @@ def category_of(tag: str | None) -> str | None:
 def read_posts(blocks: Sequence[Block]) -> Found:
     """Each block is a post: 【中文标题】《English title》 authors [affiliations] (year) links."""
     found = Found()
-    for block in blocks:
+    for block in join_post_lines(blocks):
         text = block.text
         if is_scraper_metadata(text):
             found.skip(block.line, text, "scraper metadata", not_paper=False)
@@ -77,6 +78,31 @@ def read_posts(blocks: Sequence[Block]) -> Found:
         draft.line = block.line
         found.drafts.append(draft)
     return found
+
+
+def join_post_lines(blocks: Sequence[Block]) -> list[Block]:
+    """In a scrape, a post runs until the scraper's next metadata line: a post that kept its line breaks is one
+    block again, unless a line starts a post of its own (《title》, 【中文标题】, a field tag)."""
+    if not any(is_scraper_metadata(block.text) for block in blocks):
+        return list(blocks)
+    joined: list[Block] = []
+    for block in blocks:
+        previous = joined[-1] if joined else None
+        if previous is None or is_scraper_metadata(block.text) or is_scraper_metadata(previous.text) \
+                or _starts_post(block.text):
+            joined.append(block)
+            continue
+        text = f"{previous.text} {block.text}"
+        joined[-1] = replace(previous, text=text, marked=f"{previous.marked} {block.marked}")
+    return joined
+
+
+def _starts_post(text: str) -> bool:
+    """A line that begins a post of its own: a 《title》 or 【中文标题】 (after a star or field tag), a number."""
+    body = text.lstrip("*").lstrip()
+    tag = _TAG.match(body)
+    body = body[tag.end():] if tag else body
+    return body[:1] in "《【" or _NUMBER.match(fold_number(body)) is not None
 
 
 def read_post(text: str) -> tuple[Draft | None, str]:
@@ -106,10 +132,15 @@ def read_post(text: str) -> tuple[Draft | None, str]:
         return None, "the 《》 title is not an English title"
     rest = body.lstrip("*").strip()[angle.end():].strip()
     draft = Draft(cue="《title》 post", title_en=title, title_zh=title_zh, category=category, highlight=star)
-    evidence = _post_fields(rest, draft)
+    evidence = _post_fields(rest, draft) or bool(number and draft.url and _only_links(rest))
     if not evidence:
         return None, "no authors with an affiliation, a year or a paper link: not a paper post"
     return draft, ""
+
+
+def _only_links(text: str) -> bool:
+    """Nothing but links after a numbered 《title》 ('No 3. 《Title》 https://weibo.com/…'): a pick in a list."""
+    return not URL.sub("", text).strip()
 
 
 def _post_fields(rest: str, draft: Draft) -> bool:
@@ -233,6 +264,8 @@ def read_numbered_headings(blocks: Sequence[Block]) -> Found:
             title = block.text[number.end():].strip() if number else ""
             if number and is_latin_title(title) and not ended:
                 current = Draft(cue="numbered heading", line=block.line, title_en=collapse(title), minor=minor)
+                current.url = _title_link(current.title_en, block)
+                current.arxiv_id = arxiv_id_in(current.url)
                 level = block.level
                 found.drafts.append(current)
                 continue
