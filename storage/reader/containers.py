@@ -25,7 +25,8 @@ from storage.reader.blocks import Block, Link
 
 _INVISIBLE = (("\u00a0", " "), ("\u3000", " "), ("\u200b", ""), ("\u200c", ""), ("\u200d", ""), ("\u2060", ""),
               ("\ufeff", ""))
-_MARKDOWN_STARTS = ("#", "> ", "**", "<a ", "<div", "<article", "<section", "<p>", "- ", "* ", "|", "![", "```")
+# "# " and "##" (a heading needs its space); a weibo post may start with a '#话题#' hashtag, which is not Markdown.
+_MARKDOWN_STARTS = ("# ", "##", "> ", "**", "<a ", "<div", "<article", "<section", "<p>", "- ", "* ", "|", "![", "```")
 _HTML_STARTS = ("<!doctype", "<html", "<body", "<head", "<div", "<p", "<article", "<table", "<ul", "<ol", "<h")
 _HTML_BLOCKS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "tr", "dd", "dt",
                           "figcaption", "caption"))

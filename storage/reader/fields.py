@@ -83,7 +83,7 @@ def is_latin_title(text: str) -> bool:
 
 def parse_author_list(text: str) -> tuple[tuple[str, ...], bool] | None:
     """Names separated by commas, 'and' or '&'; a trailing et al./…/等 sets the cut-short flag, never a name."""
-    body = text.strip().rstrip(",;")
+    body = text.replace("，", ",").strip().rstrip(",;")  # a full-width comma parts names typed in a Chinese IME
     truncated = False
     for ending in _CUT_ENDINGS:
         if body.endswith(ending):
