@@ -28,6 +28,7 @@ _INVISIBLE = (("\u00a0", " "), ("\u3000", " "), ("\u200b", ""), ("\u200c", ""), 
 # "# " and "##" (a heading needs its space); a weibo post may start with a '#话题#' hashtag, which is not Markdown.
 _MARKDOWN_STARTS = ("# ", "##", "> ", "**", "<a ", "<div", "<article", "<section", "<p>", "- ", "* ", "|", "![", "```")
 _HTML_STARTS = ("<!doctype", "<html", "<body", "<head", "<div", "<p", "<article", "<table", "<ul", "<ol", "<h")
+_PAGE_STARTS = ("<!doctype", "<html")
 _HTML_BLOCKS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "tr", "dd", "dt",
                           "figcaption", "caption"))
 _POST_COLUMNS = ("微博正文", "正文", "content", "text", "post", "body")
@@ -77,8 +78,9 @@ def sniff(text: str) -> Sniffed:
     head = body.lstrip()[:200].lower()
     if front is None and _looks_like_csv(body):
         kind = "csv"
-    elif front is None and head.startswith(_HTML_STARTS) and not _has_markdown_lines(body):
-        kind = "html"
+    elif front is None and (head.startswith(_PAGE_STARTS) or (head.startswith(_HTML_STARTS)
+                            and not _has_markdown_lines(body))):
+        kind = "html"  # a whole saved page is HTML however many of its lines start with <p> or <a
     elif front is not None or _has_markdown_lines(body):
         kind = "markdown"
     else:
@@ -200,6 +202,18 @@ def _has_block_child(node: Node) -> bool:
     return any(child.tag in _HTML_BLOCKS for child in descendants)
 
 
+def _enclosing_kind(node: Node) -> str:
+    """A <p> inside a <blockquote> or an <li> is a quote or an item, as the same text in Markdown would be."""
+    kind, parent = "paragraph", node.parent
+    while parent is not None and parent.tag not in ("body", "article", "html"):
+        if parent.tag == "blockquote":
+            return "quote"
+        if parent.tag == "li":
+            kind = "item"
+        parent = parent.parent
+    return kind
+
+
 def _html_block(node: Node) -> Block:
     """One HTML block element as a block of the matching kind."""
     tag = node.tag
@@ -216,7 +230,7 @@ def _html_block(node: Node) -> Block:
     links = tuple(Link(" ".join(a.text().split()), a.attributes.get("href") or "") for a in node.css("a[href]"))
     kind = ("heading" if tag[0] == "h" and tag[1:].isdigit() else "item" if tag == "li"
             else "quote" if tag == "blockquote" else "row" if tag == "tr" else "code" if tag == "pre"
-            else "paragraph")
+            else _enclosing_kind(node))
     level = int(tag[1]) if kind == "heading" else 0
     return Block(kind, text.strip(), marked.strip(), links, level)
 
