@@ -28,6 +28,7 @@ _INVISIBLE = (("\u00a0", " "), ("\u3000", " "), ("\u200b", ""), ("\u200c", ""), 
 # "# " and "##" (a heading needs its space); a weibo post may start with a '#话题#' hashtag, which is not Markdown.
 _MARKDOWN_STARTS = ("# ", "##", "> ", "**", "<a ", "<div", "<article", "<section", "<p>", "- ", "* ", "|", "![", "```")
 _HTML_STARTS = ("<!doctype", "<html", "<body", "<head", "<div", "<p", "<article", "<table", "<ul", "<ol", "<h")
+_MARKUP_STARTS = tuple(start for start in _MARKDOWN_STARTS if not start.startswith("<"))
 _PAGE_STARTS = ("<!doctype", "<html")
 _HTML_BLOCKS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "tr", "dd", "dt",
                           "figcaption", "caption"))
@@ -79,7 +80,7 @@ def sniff(text: str) -> Sniffed:
     if front is None and _looks_like_csv(body):
         kind = "csv"
     elif front is None and (head.startswith(_PAGE_STARTS) or (head.startswith(_HTML_STARTS)
-                            and not _has_markdown_lines(body))):
+                            and not _has_markdown_syntax(body))):
         kind = "html"  # a whole saved page is HTML however many of its lines start with <p> or <a
     elif front is not None or _has_markdown_lines(body):
         kind = "markdown"
@@ -131,6 +132,18 @@ def _has_markdown_lines(text: str) -> bool:
     for line in text.split("\n"):
         stripped = line.lstrip()
         if stripped.startswith(_MARKDOWN_STARTS) or "](" in stripped or "<a href" in stripped:
+            hits += 1
+            if hits >= 3:
+                return True
+    return False
+
+
+def _has_markdown_syntax(text: str) -> bool:
+    """In a text that opens with an HTML tag only Markdown's own syntax counts: its <p>, <a> lines are HTML."""
+    hits = 0
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith(_MARKUP_STARTS) or "](" in stripped:
             hits += 1
             if hits >= 3:
                 return True

@@ -195,12 +195,13 @@ def read_numbered_links(blocks: Sequence[Block]) -> Found:
         for line in (line.strip() for line in block.marked.split("\n") if line.strip()):
             folded = fold_number(line.replace("**", ""))
             number = _NUMBER.match(folded)
-            if not number:
+            if not number and block.kind != "item":  # an ordered list's item is numbered by the list
                 continue
-            rest = folded[number.end():].strip()
+            rest = folded[number.end():].strip() if number else folded
             angle = _ANGLE_TITLE.search(rest)
             if angle is None or not is_latin_title(angle.group(1)):
-                found.skip(block.line, line, "numbered line without an English 《title》 (cut off?)")
+                if number or _is_one_link(rest, block):  # other list items are not picks
+                    found.skip(block.line, line, "numbered line without an English 《title》 (cut off?)")
                 continue
             title = collapse(angle.group(1))
             ahead = block.links[cursor:cursor + _LINKS_AHEAD]
@@ -212,6 +213,12 @@ def read_numbered_links(blocks: Sequence[Block]) -> Found:
             found.drafts.append(Draft(cue="No N. <a>《title》</a>", line=block.line, title_en=title,
                                       url=link.target, arxiv_id=arxiv_id_in(link.target), highlight=star))
     return found
+
+
+def _is_one_link(line: str, block: Block) -> bool:
+    """A list item that is one link and nothing else: a pick in a list of picks, paper or not."""
+    text = collapse(line)
+    return any(collapse(link.label) == text for link in block.links)
 
 
 # ── <article> blocks of an automated daily page ──────────────────────────────────────────────────────────────
