@@ -40,6 +40,7 @@ _LINKS_AHEAD = 8  # links a numbered line may carry before its title's link
 _ANGLE_TITLE = re.compile(r"《([^《》]{3,400})》")
 _SQUARE_TITLE = re.compile(r"^【([^【】]{1,120})】")
 # "(2020)", "（2020）", "(ICML 2020)": the year (with a venue before it) after a post's authors.
+_RETWEETED = re.compile(r"^转发内容\s*[:：]\s*")  # a scraped retweet: the post it retweets follows this label
 _HASHTAGS = re.compile(r"^(?:#[^#\s]{1,20}#\s*)+")  # '#论文推荐# ' topics before a weibo post's 《title》
 _YEAR = re.compile(r"^[(（](?:[A-Za-z][A-Za-z\-]{1,15}\s?)?((?:19|20)\d{2})[)）]")
 _LABEL = re.compile(r"^[-*•]?\s*([^\s:：][^:：\n]{0,19}?)\s*[:：]\s*")
@@ -108,7 +109,7 @@ def _starts_post(text: str) -> bool:
 
 def read_post(text: str) -> tuple[Draft | None, str]:
     """One post as a paper, or None and why it is not one."""
-    body = fold_number(_HASHTAGS.sub("", text.strip()))
+    body = fold_number(_HASHTAGS.sub("", _RETWEETED.sub("", text.strip())))
     number = _NUMBER.match(body)
     if number:
         body = body[number.end():]

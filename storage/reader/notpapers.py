@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
-# weiboSpider and similar scrapes: "发布时间：2020-06-22 21:37", "点赞数：12", the 用户信息 header block.
+# weiboSpider and similar scrapes: "发布时间：2020-06-22 21:37", "点赞数：12", the 用户信息 header block, and a
+# retweet's "原始用户:" line (its "转发理由:" line is the retweeter's words, "转发内容:" the post retweeted).
 _SCRAPER_META = re.compile(
-    r"^(?:用户信息|用户昵称|用户id|微博数|关注数|粉丝数|原创微博内容|转发微博内容|微博位置|发布时间|发布工具|点赞数|转发数|评论数)"
+    r"^(?:用户信息|用户昵称|用户id|微博数|关注数|粉丝数|原创微博内容|转发微博内容|微博内容|原始用户|微博位置|发布时间|发布工具|点赞数"
+    r"|转发数|评论数)"
     r"\s*[:：]")
 _PLACEHOLDER = ("尚未生成", "暂无摘要", "摘要生成中", "no summary yet")
 _MINOR_HEADING = re.compile(r"^(?:更多|另外.{0,6}值得关注|其他.{0,6}值得关注|其他论文|more papers|also worth)",
