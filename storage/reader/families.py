@@ -337,10 +337,12 @@ def _heading_entry_block(block: Block, draft: Draft) -> None:
         if name in _SUMMARY_LABELS and value:
             draft.summary.append(f"{name}：{collapse(value)}" if name != "要点" else collapse(value))
             return
-    if block.kind == "quote" and draft.title_zh is None and has_cjk(text) and "《" not in text \
-            and len(text) <= 120 and not draft.summary:
-        draft.title_zh = collapse(text)
-        return
+    if block.kind == "quote" and draft.title_zh is None and not draft.summary:
+        restated = text.find("\n《")  # '> 中文标题' and '> 《Title》' in one quote when the '>' line between is lost
+        head = text[:restated] if restated > 0 else text
+        if has_cjk(head) and "《" not in head and len(head) <= 120:
+            draft.title_zh = collapse(head)
+            return
     if block.kind == "quote" and text.startswith("《"):
         return
     if block.kind in ("item", "quote") and has_cjk(text) and draft.summary:
