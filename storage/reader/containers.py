@@ -32,7 +32,8 @@ _MARKUP_STARTS = tuple(start for start in _MARKDOWN_STARTS if not start.startswi
 _PAGE_STARTS = ("<!doctype", "<html")
 _HTML_BLOCKS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "tr", "dd", "dt",
                           "figcaption", "caption"))
-_POST_COLUMNS = ("微博正文", "正文", "content", "text", "post", "body")
+_POST_COLUMNS = ("微博正文", "正文", "微博内容", "内容", "content", "weibo_content", "text", "text_raw", "post", "body")
+_CELL_URL = re.compile(r"https?://\S+")
 _MARKDOWN = MarkdownIt("commonmark").enable("table")
 _INLINE = frozenset(("text", "softbreak", "hardbreak", "strong", "em", "link", "image", "code_inline", "html_inline"))
 _NEWLINE = re.compile(rb"\n")
@@ -179,7 +180,8 @@ def csv_blocks(text: str) -> tuple[Block, ...]:
         return ()
     column = next((i for i, name in enumerate(header) if name.strip().lower() in _POST_COLUMNS), None)
     if column is None:
-        totals = [sum(len(row[i]) for row in rows if i < len(row)) for i in range(len(header))]
+        # the longest column of words: a column of picture or video links may be longer than the posts
+        totals = [sum(len(_CELL_URL.sub("", row[i])) for row in rows if i < len(row)) for i in range(len(header))]
         column = max(range(len(header)), key=totals.__getitem__) if totals else 0
     return tuple(Block("post", " ".join(row[column].split()), " ".join(row[column].split()), line=number)
                  for number, row in enumerate(rows, start=2) if column < len(row) and row[column].strip())
