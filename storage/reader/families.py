@@ -41,6 +41,7 @@ _ANGLE_TITLE = re.compile(r"《([^《》]{3,400})》")
 _SQUARE_TITLE = re.compile(r"^【([^【】]{1,120})】")
 # "(2020)", "（2020）", "(ICML 2020)": the year (with a venue before it) after a post's authors.
 _RETWEETED = re.compile(r"^转发内容\s*[:：]\s*")  # a scraped retweet: the post it retweets follows this label
+_LINK_LINE = re.compile(r"^(?:[A-Za-z]{2,12}\s?[:：]\s?)?https?://")  # 'http://t.cn/…', 'GitHub:http://…'
 _HASHTAGS = re.compile(r"^(?:#[^#\s]{1,20}#\s*)+")  # '#论文推荐# ' topics before a weibo post's 《title》
 _YEAR = re.compile(r"^[(（](?:[A-Za-z][A-Za-z\-]{1,15}\s?)?((?:19|20)\d{2})[)）]")
 _LABEL = re.compile(r"^[-*•]?\s*([^\s:：][^:：\n]{0,19}?)\s*[:：]\s*")
@@ -84,14 +85,14 @@ def read_posts(blocks: Sequence[Block]) -> Found:
 
 def join_post_lines(blocks: Sequence[Block]) -> list[Block]:
     """In a scrape, a post runs until the scraper's next metadata line: a post that kept its line breaks is one
-    block again, unless a line starts a post of its own (《title》, 【中文标题】, a field tag)."""
-    if not any(is_scraper_metadata(block.text) for block in blocks):
-        return list(blocks)
+    block again, unless a line starts a post of its own (《title》, 【中文标题】, a field tag). Without a
+    scraper's lines (posts copied by hand) only a line of links continues the post before it."""
+    scrape = any(is_scraper_metadata(block.text) for block in blocks)
     joined: list[Block] = []
     for block in blocks:
         previous = joined[-1] if joined else None
         if previous is None or is_scraper_metadata(block.text) or is_scraper_metadata(previous.text) \
-                or _starts_post(block.text):
+                or _starts_post(block.text) or not (scrape or _LINK_LINE.match(block.text)):
             joined.append(block)
             continue
         text = f"{previous.text} {block.text}"
