@@ -322,7 +322,8 @@ def read_tagged(blocks: Sequence[Block], document_links: Sequence[str] = ()) -> 
         found.drafts.append(draft)
     if len(found.drafts) == 1 and found.drafts[0].url is None:  # a re-post of one entry: the page's arXiv link
         draft = found.drafts[0]
-        draft.url = next((url for url in document_links if "arxiv.org/abs/" in url), None)
+        arxiv = [url for url in document_links if "arxiv.org/" in url and arxiv_id_in(url)]
+        draft.url = next((url for url in arxiv if "arxiv.org/abs/" in url), arxiv[0] if arxiv else None)
         draft.arxiv_id = draft.arxiv_id or arxiv_id_in(draft.url)
     return found
 
@@ -360,17 +361,18 @@ def _tagged_fields(text: str, line: int) -> Draft | None:
     if not rest or not is_latin_title(title):
         return None
     bracket = rest.find("[")
-    names = rest[:bracket] if bracket >= 0 else rest
-    authors = parse_author_list(names.split("[")[0])
+    names = rest[:bracket] if bracket >= 0 else _before_cjk(rest)
+    authors = parse_author_list(names)
     if authors is None:
         return None
     draft = Draft(cue="[tag] title", line=line, title_en=title)
     draft.authors, draft.authors_truncated = authors
-    tail = ""
+    tail = rest[len(names):].strip()  # without affiliations the Chinese title follows the last author directly
     if bracket >= 0:
         close = rest.find("]", bracket)
         draft.affiliations = affiliations_of(rest[bracket + 1:close if close > 0 else None])
         tail = rest[close + 1:].strip() if close > 0 else ""
+    _take_entry_links(tail, draft)
     if tail:
         head, label_at = _before_summary_label(tail)
         draft.title_zh = head.strip() or None
@@ -381,6 +383,21 @@ def _tagged_fields(text: str, line: int) -> Draft | None:
             if body.strip():
                 draft.summary.append(body.strip())
     return draft
+
+
+def _before_cjk(text: str) -> str:
+    """The text up to its first ideograph: an author list that runs straight into a Chinese title."""
+    return next((text[:at] for at, char in enumerate(text) if not char.isascii() and has_cjk(char)), text)
+
+
+def _take_entry_links(text: str, draft: Draft) -> None:
+    """Labelled links written inside a run-on entry ('论文链接：https://…'): its paper and code links."""
+    for label, url in labelled_links(text):
+        kind = link_kind(label, url)
+        if kind == "paper" and draft.url is None:
+            draft.url, draft.arxiv_id = url, arxiv_id_in(url)
+        elif kind == "code" and draft.code_url is None:
+            draft.code_url = url
 
 
 def _before_summary_label(text: str) -> tuple[str, int | None]:

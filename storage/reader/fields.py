@@ -24,8 +24,9 @@ AFFILIATION_LABELS = ("单位", "机构", "affiliation", "affiliations")
 _NAME_TOKEN = r"(?:[A-ZÀ-ÖØ-Þ][\w'’\-.]*|[a-z]{1,3}\.?|van|von|der|den|del|della|de|da|di|du|la|le|dos|bin)"
 _NAME = re.compile(rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,5}}\Z")
 _CUT_ENDINGS = ("et al.", "et al", "…", "...", "等", "等人")
-# "…PipelinesO Khattab, " / "YetJ Huang, ": a lower-case letter glued to an initial, a space and a surname.
-_GLUED_AUTHOR = re.compile(r"(?<=[a-z])(?=[A-Z]{1,2}(?:\.|\s[A-Z]\.?)?\s[A-Z][\w'’\-]+(?:,|…|\.\.\.|\[|$))")
+# "…PipelinesO Khattab, " / "YetJ Huang, " / "Steam?K Boil, ": a title's last character (a lower-case letter, a
+# digit or closing punctuation) glued to an initial, a space and a surname.
+_GLUED_AUTHOR = re.compile(r"(?<=[a-z0-9?!)])(?=[A-Z]{1,2}(?:\.|\s[A-Z]\.?)?\s[A-Z][\w'’\-]+(?:,|…|\.\.\.|\[|$))")
 _SPACED_AUTHOR = re.compile(r"(?<=\s)(?=[A-Z]{1,2}(?:\.|\s[A-Z]\.?)?\s[A-Z][\w'’\-]+\s*(?:,|…|\.\.\.|\[))")
 
 
