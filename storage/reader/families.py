@@ -184,14 +184,19 @@ def read_numbered_links(blocks: Sequence[Block]) -> Found:
 # ── <article> blocks of an automated daily page ──────────────────────────────────────────────────────────────
 
 def read_articles(blocks: Sequence[Block]) -> Found:
-    """Each <article>: a linked heading is the title, an 'arXiv NNNN.NNNNN' chip the id, prose the summary."""
+    """Each <article> (or, on a page without them, each heading that is one link): a linked heading is the title,
+    an 'arXiv NNNN.NNNNN' chip the id, prose the summary."""
     found = Found()
     current: Draft | None = None
+    cards = any(block.kind == "article" for block in blocks)
     for block in blocks:
         if block.kind == "article":
             current = Draft(cue="<article>", line=block.line)
             found.drafts.append(current)
             continue
+        if not cards and _is_linked_title(block):  # the same page without <article> wrappers
+            current = Draft(cue="linked heading", line=block.line)
+            found.drafts.append(current)
         if current is None:
             continue
         if block.kind == "heading" and current.title_en is None:
@@ -216,6 +221,11 @@ def read_articles(blocks: Sequence[Block]) -> Found:
             found.skip(draft.line, draft.title_en or "", "<article> without an English title and an arXiv id")
     found.drafts = kept
     return found
+
+
+def _is_linked_title(block: Block) -> bool:
+    """A heading that is one link and nothing else ('### [Title](link)'): a card title without its card."""
+    return block.kind == "heading" and len(block.links) == 1 and collapse(block.links[0].label) == collapse(block.text)
 
 
 # ── numbered headings ("### 1、Title"): 爱可可AI前沿推介 re-posted as Markdown ─────────────────────────────────────
