@@ -44,7 +44,8 @@ _SUMMARY_LABELS = ("要点", "动机", "方法", "优势", "一句话总结", "�
 _RECOMMENDER = re.compile(r"^@\S+\s*推荐$")
 _TOPIC_TAG = re.compile(r"^\\?#[^#\s][^#]*$")
 _LINK_LABEL_LINE = re.compile(
-    r"^(论文链接|论文地址|代码链接|代码地址|数据集链接|项目主页|paper|code|pdf)\s*[:：]?$", re.IGNORECASE)
+    r"^(论文链接|论文地址|代码链接|代码地址|源码链接|源码地址|数据集链接|项目主页|paper|code|pdf)\s*[:：]?$",
+    re.IGNORECASE)
 
 
 def fold_number(text: str) -> str:
@@ -455,7 +456,7 @@ def read_bold_titles(blocks: Sequence[Block]) -> Found:
         for line in (line.strip() for line in block.marked.split("\n") if line.strip()):
             if _is_bold_title(line):
                 _close_bold(found, current)
-                current = Draft(cue="**bold title**", line=block.line, title_en=collapse(line))
+                current = Draft(cue="**bold title**", line=block.line, title_en=_unnumbered(collapse(line)))
                 found.drafts.append(current)
                 pending_label = ""
             elif current is not None:
@@ -477,6 +478,13 @@ def _is_bold_title(line: str) -> bool:
         return False
     inner = line[2:-2].strip()
     return is_latin_title(inner) and inner.count(" ") >= 2 and not inner.startswith(("@", "#", "\\#"))
+
+
+def _unnumbered(title: str) -> str:
+    """A bold title's own entry number ('1. Title', '02、Title') is not part of the title."""
+    number = _NUMBER.match(fold_number(title))
+    rest = title[number.end():].strip() if number else title
+    return rest if is_latin_title(rest) and rest.count(" ") >= 2 else title
 
 
 def _bold_entry_line(line: str, draft: Draft, pending: str) -> str:

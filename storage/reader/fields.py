@@ -16,7 +16,8 @@ ARXIV_ID = re.compile(rf"(?:arxiv\.org/(?:abs|pdf|html)/|arXiv[\s:：]*)({ARXIV_
 CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science)/")
 _LABEL_WINDOW = 30  # characters before a link searched for its label
 PAPER_LABELS = frozenset(("paper", "url", "pdf", "arxiv", "论文", "论文链接", "论文地址", "link", "paper link"))
-CODE_LABELS = frozenset(("github", "code", "official code", "代码", "代码链接", "代码地址", "project code"))
+CODE_LABELS = frozenset(("github", "code", "official code", "代码", "代码链接", "代码地址", "project code", "源码",
+                         "源码链接", "源码地址", "source code"))
 OTHER_LABELS = frozenset(("view", "home", "project page", "项目主页", "主页", "blog", "demo", "数据集链接", "video",
                           "视频"))
 KNOWN_LABELS = PAPER_LABELS | CODE_LABELS | OTHER_LABELS
