@@ -269,9 +269,31 @@ def read_numbered_headings(blocks: Sequence[Block]) -> Found:
     return found
 
 
+def _heading_entry_links(block: Block, draft: Draft) -> bool:
+    """A 'By …' byline or a line of Markdown links ('[论文](…)') under a numbered heading; True when it was one."""
+    text = block.text
+    if text[:3].lower() == "by " and not draft.authors:
+        authors = parse_author_list(text[3:].rstrip("."))
+        if authors:
+            draft.authors, draft.authors_truncated = authors
+            return True
+    if not block.links or len(text) > 80:  # links inside prose are references, not the entry's own
+        return False
+    took = False
+    for link in block.links:
+        kind = link_kind(link.label, link.target) or ("paper" if arxiv_id_in(link.target) else "")
+        if kind == "paper" and draft.url is None:
+            draft.url, draft.arxiv_id, took = link.target, arxiv_id_in(link.target), True
+        elif kind == "code" and draft.code_url is None:
+            draft.code_url, took = link.target, True
+    return took
+
+
 def _heading_entry_block(block: Block, draft: Draft) -> None:
     """One block under a numbered heading: title quote, labelled link or field, or summary."""
     text = block.text
+    if _heading_entry_links(block, draft):
+        return
     label = _LABEL.match(text)
     if label:
         name, value = label.group(1).strip().lower(), text[label.end():].strip()
