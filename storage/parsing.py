@@ -24,6 +24,10 @@ _URL_LINE = re.compile(r"^(https?://\S+)$")
 _ARXIV_ID = re.compile(rf"arxiv\.org/(?:abs|pdf|html)/({ARXIV_ID}){ARXIV_VERSION}")
 _CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science|huggingface\.co)/")
 _TRAILING_PUNCT = ".,;:)]}。,"
+# "论文：https://…", "Code: https://…": a short label (one or two words), a colon and one link, alone on a line.
+_LABELLED_URL_LINE = re.compile(r"^(?P<label>[^\s:：]{1,20}(?: [^\s:：]{1,20})?)\s*[:：]\s*(?P<url>https?://\S+)$")
+_PAPER_LINK_LABELS = frozenset(("论文", "论文地址", "论文链接", "paper", "arxiv", "pdf", "link"))
+_CODE_LINK_LABELS = frozenset(("代码", "代码地址", "代码链接", "源码", "code", "github", "official code"))
 
 # "1、[LG] Title", "*[CV] Title", "2.[CL]* Title*", "[AS] Title" — the highlight star may stand anywhere near.
 # The title runs to the end of the line (a closing star is split off in _weibo_title): a lazy title retried
@@ -446,6 +450,8 @@ def _parse_blog(lines: list[str]) -> tuple[list[_Draft], list[str]]:
             group[0].authors = list(parse_authors(byline.group("authors")) or [byline.group("authors")])
             continue
         url_line = _URL_LINE.match(line) if line[0] == "h" else None  # a link line starts with http
+        if url_line is None and "://" in line and _labelled_link_line(line, group):
+            continue
         for draft in group:
             if url_line:
                 url = clean_url(url_line.group(1))
@@ -461,6 +467,23 @@ def _parse_blog(lines: list[str]) -> tuple[list[_Draft], list[str]]:
         if not draft.zh and not draft.en:
             problems.append(f"entry ({draft.title_en}): no commentary; truncated entry?")
     return drafts, problems
+
+
+def _labelled_link_line(line: str, group: list[_Draft]) -> bool:
+    """A blog entry's 'label: link' line as its paper or code link; False (commentary) for other labels."""
+    match = _LABELLED_URL_LINE.match(line)
+    if match is None:
+        return False
+    label, url = match.group("label").lower(), clean_url(match.group("url"))
+    code = label in _CODE_LINK_LABELS or (label not in _PAPER_LINK_LABELS and _CODE_HOST.match(url) is not None)
+    if not code and label not in _PAPER_LINK_LABELS and _ARXIV_ID.search(url) is None:
+        return False
+    for draft in group:
+        if code:
+            draft.code_url = draft.code_url or url
+        else:
+            draft.url = draft.url or url
+    return True
 
 
 def _title_key(title: str) -> str:
