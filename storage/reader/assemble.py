@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from storage.documents import html_to_text
-from storage.parsing import DigestFormatError, ParsedPaper, title_key
+from storage.parsing import DigestFormatError, ParsedPaper, has_cjk, title_key
 from storage.reader.blocks import Block
 from storage.reader.containers import cut_blocks, sniff
 from storage.reader.entries import Draft, Found, Skipped
@@ -94,6 +94,8 @@ def _legacy(text: str, container: str) -> Reading | None:
     if found is None:
         return None
     shape, papers, problems = found
+    if any(has_cjk(paper.title_en or "") for paper in papers):
+        return None  # a header line that runs on into Chinese fields lost its line breaks: the tagged cue reads it
     skipped: list[Skipped] = []
     if container != "text":  # in a page of another kind, a bare '[CL] words' line is prose, not an entry
         kept = [paper for paper in papers if paper.authors or paper.url or paper.summary_zh or paper.abstract_en]
@@ -109,8 +111,10 @@ def _legacy(text: str, container: str) -> Reading | None:
 def _run_cues(kind: str, blocks: Sequence[Block], *, keep_empty: bool = False) -> list[tuple[str, Found]]:
     """Run the cue readers that fit this container; keep those that found entries (or all, to explain)."""
     cues: list[tuple[str, Callable[[Sequence[Block]], Found]]]
-    if kind in ("csv", "text"):
+    if kind == "csv":
         cues = [("posts", read_posts)]
+    elif kind == "text":
+        cues = [("posts", read_posts), ("tagged", read_tagged)]
     else:
         links = [match.group(0) for block in blocks for match in URL.finditer(block.text)]
         links += [link.target for block in blocks for link in block.links]

@@ -35,6 +35,7 @@ _NUMBER_SPAN = 12  # an entry number with its lead ('*No １２３．') is withi
 _TAG = re.compile(r"^(\*?)\s*(?:[\[【(（]\s*(?:cs\.)?([A-Za-z]{2})\s*[\]】)）]|cs\.([A-Za-z]{2})\b)\s*(\*?)\s*")
 # A field tag inside a run-on paragraph ("…优势：…2、[CV] Next Title"): where the next entry begins.
 _INNER_TAG = re.compile(r"(?:\d{1,3}\s?[、.．]\s?)?\*?\[[A-Z]{2}\]\s?\*?\s?(?=[A-Z0-9])")
+_QUOTES = frozenset("\"'“‘「『")  # a tag right after an opening quote is quoted in prose, not an entry's start
 _LINKS_AHEAD = 8  # links a numbered line may carry before its title's link
 _ANGLE_TITLE = re.compile(r"《([^《》]{3,400})》")
 _SQUARE_TITLE = re.compile(r"^【([^【】]{1,120})】")
@@ -376,7 +377,8 @@ def split_at_tags(blocks: Sequence[Block]) -> list[Block]:
     result: list[Block] = []
     for block in blocks:
         cuts = [match.start() for match in _INNER_TAG.finditer(block.text)
-                if match.start() > 0 and not block.text[match.start() - 1].isalnum()] \
+                if match.start() > 0 and not block.text[match.start() - 1].isalnum()
+                and block.text[match.start() - 1] not in _QUOTES] \
             if block.kind == "paragraph" and "[" in block.text else []
         if not cuts:
             result.append(block)
