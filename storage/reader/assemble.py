@@ -13,6 +13,7 @@ from storage.reader.entries import Draft, Found, Skipped
 from storage.reader.families import (
     read_articles,
     read_bold_titles,
+    read_labelled_fields,
     read_numbered_headings,
     read_numbered_links,
     read_posts,
@@ -114,13 +115,14 @@ def _run_cues(kind: str, blocks: Sequence[Block], *, keep_empty: bool = False) -
     if kind == "csv":
         cues = [("posts", read_posts)]
     elif kind == "text":
-        cues = [("posts", read_posts), ("tagged", read_tagged)]
+        cues = [("posts", read_posts), ("tagged", read_tagged), ("labelled-fields", read_labelled_fields)]
     else:
         links = [match.group(0) for block in blocks for match in URL.finditer(block.text)]
         links += [link.target for block in blocks for link in block.links]
         cues = [("articles", read_articles), ("numbered-headings", read_numbered_headings),
                 ("tagged", lambda b: read_tagged(b, links)), ("bold-titles", read_bold_titles),
                 ("numbered-links", read_numbered_links), ("table-rows", read_table_rows),
+                ("labelled-fields", read_labelled_fields),
                 ("posts", lambda b: read_posts([x for x in b if x.kind in ("paragraph", "item") and "《" in x.text]))]
     results = [(name, reader(blocks)) for name, reader in cues]
     return [(name, result) for name, result in results if result.drafts or keep_empty]

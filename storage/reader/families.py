@@ -541,6 +541,58 @@ def _bold_entry_line(line: str, draft: Draft, pending: str) -> str:
     return ""
 
 
+# ── labelled fields (blog posts): "论文标题：Title", "论文作者：…", "作者单位：…", "论文链接：…" ───────────────
+
+_TITLE_LABELS = frozenset(("论文标题", "论文题目", "论文名称", "标题", "题目", "title", "paper title", "paper"))
+_AUTHOR_LABELS = frozenset(("论文作者", "作者", "author", "authors"))
+_MORE_AFFILIATION_LABELS = frozenset(("作者单位", "单位", "机构", "affiliation", "affiliations", "institution"))
+
+
+def read_labelled_fields(blocks: Sequence[Block]) -> Found:
+    """A '论文标题：English title' line starts an entry; the labelled lines after it fill its fields."""
+    found = Found()
+    current: Draft | None = None
+    for block in blocks:
+        if block.kind == "heading":
+            current = None
+            continue
+        if block.kind not in ("paragraph", "item", "quote"):
+            continue
+        for line in block.lines:
+            label = _LABEL.match(line)
+            name = label.group(1).strip().lower() if label else ""
+            value = line[label.end():].strip() if label else ""
+            if name in _TITLE_LABELS and is_latin_title(value) and not URL.match(value):
+                current = Draft(cue="论文标题：title", line=block.line, title_en=collapse(value))
+                found.drafts.append(current)
+            elif current is not None:
+                _labelled_field(name, value, line, current)
+    kept = [draft for draft in found.drafts if draft.url or draft.arxiv_id]
+    for draft in found.drafts:
+        if draft not in kept:  # a title quoted in a post without its paper link is a mention
+            found.skip(draft.line, draft.title_en or "", "labelled title without a paper link")
+    found.drafts = kept
+    return found
+
+
+def _labelled_field(name: str, value: str, line: str, draft: Draft) -> None:
+    """One line under a labelled title: authors, affiliations, a paper or code link, or the commentary."""
+    if name in _AUTHOR_LABELS and not draft.authors:
+        authors = parse_author_list(value)
+        if authors:
+            draft.authors, draft.authors_truncated = authors
+    elif name in _MORE_AFFILIATION_LABELS and not draft.affiliations:
+        draft.affiliations = affiliations_of(value)
+    elif name and (link := URL.match(value)):
+        kind, url = link_kind(name, link.group(0)), clean_url(link.group(0))
+        if kind == "paper" and draft.url is None:
+            draft.url, draft.arxiv_id = url, arxiv_id_in(url)
+        elif kind == "code" and draft.code_url is None:
+            draft.code_url = url
+    elif not name and has_cjk(line):
+        draft.summary.append(collapse(line))
+
+
 # ── table rows: | title | authors | link | ─────────────────────────────────────────────────────────────────────
 
 def read_table_rows(blocks: Sequence[Block]) -> Found:
