@@ -28,6 +28,8 @@ _CUT_ENDINGS = ("et al.", "et al", "…", "...", "等", "等人")
 # "…PipelinesO Khattab, " / "YetJ Huang, " / "Steam?K Boil, ": a title's last character (a lower-case letter, a
 # digit or closing punctuation) glued to an initial, a space and a surname.
 _GLUED_AUTHOR = re.compile(r"(?<=[a-z0-9?!)])(?=[A-Z]{1,2}(?:\.|\s[A-Z]\.?)?\s[A-Z][\w'’\-]+(?:,|…|\.\.\.|\[|$))")
+# "…with RLHFJ Crumb, ": an acronym glued to a single initial, a space and a surname.
+_ACRONYM_AUTHOR = re.compile(r"(?<=[A-Z])(?=[A-Z]\s[A-Z][a-z][\w'’\-]*(?:,|…|\.\.\.|\[|$))")
 _SPACED_AUTHOR = re.compile(r"(?<=\s)(?=[A-Z]{1,2}(?:\.|\s[A-Z]\.?)?\s[A-Z][\w'’\-]+\s*(?:,|…|\.\.\.|\[))")
 
 
@@ -105,7 +107,10 @@ def parse_author_list(text: str) -> tuple[tuple[str, ...], bool] | None:
 
 def split_title_authors(text: str) -> tuple[str, str]:
     """Cut a run-on 'Title of the PaperJ Huang, X Chen…' (or with a space) into title and author text."""
-    match = _GLUED_AUTHOR.search(text) or _SPACED_AUTHOR.search(text)
+    match = _GLUED_AUTHOR.search(text)
+    if match is None:  # an acronym glued to the first author comes before the spaced second author: the earlier cut
+        found = [cut for cut in (_ACRONYM_AUTHOR.search(text), _SPACED_AUTHOR.search(text)) if cut is not None]
+        match = min(found, key=lambda cut: cut.start(), default=None)
     if match is None:
         return text.strip(), ""
     return text[: match.start()].strip(), text[match.start():].strip()
