@@ -481,6 +481,9 @@ def read_bold_titles(blocks: Sequence[Block]) -> Found:
             if _is_bold_title(line):
                 _close_bold(found, current)
                 current = Draft(cue="**bold title**", line=block.line, title_en=_unnumbered(collapse(line)))
+                own = next((link.target for link in block.links if collapse(link.label) == collapse(line)
+                            and arxiv_id_in(link.target)), None)  # '**[Title](arXiv link)**'
+                current.url, current.arxiv_id = own, arxiv_id_in(own)
                 found.drafts.append(current)
                 pending_label = ""
             elif current is not None:
@@ -525,7 +528,8 @@ def _bold_entry_line(line: str, draft: Draft, pending: str) -> str:
         return ""
     url = URL.match(plain)
     if url:
-        kind = link_kind(pending, url.group(0)) if pending else ""
+        # an unlabelled link line is the paper's only when it is an arXiv link
+        kind = link_kind(pending, url.group(0)) if pending else "paper" if arxiv_id_in(url.group(0)) else ""
         if kind == "paper" and draft.url is None:
             draft.url, draft.arxiv_id = clean_url(url.group(0)), arxiv_id_in(url.group(0))
         elif kind == "code" and draft.code_url is None:
