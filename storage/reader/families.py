@@ -12,6 +12,7 @@ from storage.reader.entries import Draft, Found
 from storage.reader.fields import (
     AFFILIATION_LABELS,
     CODE_HOST,
+    KNOWN_LABELS,
     PAPER_LABELS,
     URL,
     affiliations_of,
@@ -278,7 +279,12 @@ def _heading_entry_links(block: Block, draft: Draft) -> bool:
         if authors:
             draft.authors, draft.authors_truncated = authors
             return True
-    if not block.links or len(text) > 80:  # links inside prose are references, not the entry's own
+    return _block_links(block, draft)
+
+
+def _block_links(block: Block, draft: Draft) -> bool:
+    """A short line of Markdown links ('[论文](…) | [代码](…)') as the entry's paper and code links; True if taken."""
+    if not block.links or len(block.text) > 80:  # links inside prose are references, not the entry's own
         return False
     took = False
     for link in block.links:
@@ -435,6 +441,14 @@ def _take_entry_links(text: str, draft: Draft) -> None:
             draft.code_url = url
 
 
+def _is_links_line(text: str) -> bool:
+    """'论文链接：https://… 代码：https://…': nothing but labels and links, no commentary."""
+    if URL.search(text) is None:
+        return False
+    words = URL.sub(" ", text).replace("：", ":").replace("|", ":").split(":")
+    return all(not word.strip() or word.strip().lower() in KNOWN_LABELS for word in words)
+
+
 def _before_summary_label(text: str) -> tuple[str, int | None]:
     """Text before the first summary label ('要点:', '动机：'), and where that label starts (None: no label)."""
     cut = min((at for label in _SUMMARY_LABELS for colon in (":", "：")
@@ -445,9 +459,12 @@ def _before_summary_label(text: str) -> tuple[str, int | None]:
 def _tagged_body(block: Block, draft: Draft) -> None:
     """A block after a tagged entry's head: summary, English abstract or a link."""
     text = block.text
-    if block.kind in ("code", "html", "heading"):
+    if block.kind in ("code", "html", "heading") or _block_links(block, draft):
         return
     if has_cjk(text):
+        _take_entry_links(text, draft)
+        if _is_links_line(text):
+            return
         head, label_at = _before_summary_label(text)
         if draft.title_zh is None and not draft.summary and label_at is not None and len(head) <= 120:
             draft.title_zh = head or None  # a Chinese title on its own, glued to '要点:'
