@@ -398,6 +398,7 @@ def _parse_translated(lines: list[str]) -> tuple[list[_Draft], list[str]]:
         if _TRANSLATED_BY.match(line):
             if pending:
                 draft = _Draft()
+                pending = _translated_head(pending, draft)
                 text = _take_links(" ".join(pending), draft)
                 (draft.zh if has_cjk(text) else draft.en).append(text)
                 drafts.append(draft)
@@ -407,6 +408,26 @@ def _parse_translated(lines: list[str]) -> tuple[list[_Draft], list[str]]:
     if pending:
         problems.append(f"text after the last 'translated by' line was left out ({len(pending)} lines)")
     return drafts, problems
+
+
+def _translated_head(lines: list[str], draft: _Draft) -> list[str]:
+    """Lines before a translated abstract that give its English title and its link; the abstract lines are left.
+    A title counts only beside a link line: an English line alone may be the page's own heading."""
+    at, title, url = 0, None, None
+    while at < len(lines) - 1:  # the last line is the abstract itself
+        line = lines[at]
+        url_line = _URL_LINE.match(line) if line[0] == "h" else None
+        if url_line and url is None:
+            url = clean_url(url_line.group(1))
+        elif title is None and url is None and not has_cjk(line) and len(line) <= 300 and not line.endswith("."):
+            title = line
+        else:
+            break
+        at += 1
+    if url is None:
+        return lines
+    draft.title_en, draft.url = title, url
+    return lines[at:]
 
 
 def _without_year(authors: str) -> str:
