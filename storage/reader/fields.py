@@ -24,6 +24,8 @@ KNOWN_LABELS = PAPER_LABELS | CODE_LABELS | OTHER_LABELS
 AFFILIATION_LABELS = ("单位", "机构", "affiliation", "affiliations")
 _NAME_TOKEN = r"(?:[A-ZÀ-ÖØ-Þ][\w'’\-.]*|[a-z]{1,3}\.?|van|von|der|den|del|della|de|da|di|du|la|le|dos|bin)"
 _NAME = re.compile(rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,5}}\Z")
+# Ideographs, kana and hangul: what makes a title Chinese (or Japanese, Korean), unlike full-width punctuation.
+_IDEOGRAPH = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _CUT_ENDINGS = ("et al.", "et al", "…", "...", "等", "等人")
 # "…PipelinesO Khattab, " / "YetJ Huang, " / "Steam?K Boil, ": a title's last character (a lower-case letter, a
 # digit or closing punctuation) glued to an initial, a space and a surname.
@@ -79,10 +81,11 @@ def link_kind(label: str, url: str) -> str:
 
 
 def is_latin_title(text: str) -> bool:
-    """An English title: no ideographs, at least one letter, not a bare link."""
+    """An English title: no ideographs (full-width punctuation typed by a Chinese editor is allowed), at least one
+    letter, not a bare link."""
     stripped = text.strip()
-    return bool(stripped) and not has_cjk(stripped) and any(c.isalpha() for c in stripped) \
-        and not stripped.lower().startswith(("http://", "https://"))
+    return bool(stripped) and (stripped.isascii() or _IDEOGRAPH.search(stripped) is None) \
+        and any(c.isalpha() for c in stripped) and not stripped.lower().startswith(("http://", "https://"))
 
 
 def parse_author_list(text: str) -> tuple[tuple[str, ...], bool] | None:
