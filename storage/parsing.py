@@ -430,6 +430,30 @@ def _translated_head(lines: list[str], draft: _Draft) -> list[str]:
     return lines[at:]
 
 
+def _byline_names(byline: str) -> tuple[list[str], list[str]]:
+    """A blog byline's names and the affiliations written in brackets after them ('Greg Yang (Microsoft), …')."""
+    names = parse_authors(byline)
+    if names is not None or "(" not in byline.replace("（", "("):
+        return list(names or [byline]), []
+    plain, affiliations, depth, inner = [], [], 0, []
+    for char in byline.replace("（", "(").replace("）", ")"):
+        if char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+            if not depth:
+                affiliations.append("".join(inner).strip())
+                inner = []
+        elif depth:
+            inner.append(char)
+        else:
+            plain.append(char)
+    names = parse_authors(" ".join("".join(plain).split()).replace(" ,", ","))
+    if names is None:
+        return [byline], []
+    return list(names), [part for part in dict.fromkeys(affiliations) if part]
+
+
 def _without_year(authors: str) -> str:
     """Drop a reference's trailing year; only text ending in a digit (and a dot) can hold one."""
     return _TRAILING_YEAR.sub("", authors) if authors.rstrip(".")[-1:].isdigit() else authors
@@ -468,7 +492,8 @@ def _parse_blog(lines: list[str]) -> tuple[list[_Draft], list[str]]:
             continue
         byline = _BLOG_BYLINE.match(line) if line[0] in "bB" else None  # only b and B match 'b' ignoring case
         if byline and not group[0].authors:
-            group[0].authors = list(parse_authors(byline.group("authors")) or [byline.group("authors")])
+            names, affiliations = _byline_names(byline.group("authors"))
+            group[0].authors, group[0].affiliations = names, affiliations
             continue
         url_line = _URL_LINE.match(line) if line[0] == "h" else None  # a link line starts with http
         if url_line is None and "://" in line and _labelled_link_line(line, group):
