@@ -209,8 +209,8 @@ def read_articles(blocks: Sequence[Block]) -> Found:
             current.arxiv_id = arxiv_id_in(link.target if link else None)
         elif block.kind == "heading" and block.level <= 3:
             current = None
-        elif current.arxiv_id is None and arxiv_id_in(block.text):
-            current.arxiv_id = arxiv_id_in(block.text)
+        elif current.arxiv_id is None and (chip := arxiv_id_in(block.text) or _id_chip_link(block)):
+            current.arxiv_id = chip
         elif block.kind in ("paragraph", "quote") and has_cjk(block.text):
             if is_placeholder(block.text):
                 found.skip(block.line, block.text, "placeholder summary", not_paper=False)
@@ -224,6 +224,11 @@ def read_articles(blocks: Sequence[Block]) -> Found:
             found.skip(draft.line, draft.title_en or "", "<article> without an English title and an arXiv id")
     found.drafts = kept
     return found
+
+
+def _id_chip_link(block: Block) -> str | None:
+    """An id chip written as a link ('<a href="…/abs/2608.00201">2608.00201</a>'): the id shown is the one linked."""
+    return next((found for link in block.links if (found := arxiv_id_in(link.target)) and found in link.label), None)
 
 
 def _is_linked_title(block: Block) -> bool:
