@@ -615,7 +615,7 @@ def _labelled_field(name: str, value: str, line: str, draft: Draft) -> None:
             draft.url, draft.arxiv_id = url, arxiv_id_in(url)
         elif kind == "code" and draft.code_url is None:
             draft.code_url = url
-    elif not name and has_cjk(line):
+    elif has_cjk(line) and URL.search(line) is None:  # commentary, also under a label of its own (简介：…)
         draft.summary.append(collapse(line))
 
 
