@@ -112,13 +112,14 @@ def _legacy(text: str, container: str) -> Reading | None:
 def _run_cues(kind: str, blocks: Sequence[Block], *, keep_empty: bool = False) -> list[tuple[str, Found]]:
     """Run the cue readers that fit this container; keep those that found entries (or all, to explain)."""
     cues: list[tuple[str, Callable[[Sequence[Block]], Found]]]
+    links = [match.group(0) for block in blocks for match in URL.finditer(block.text)] if kind != "csv" else []
+    links += [link.target for block in blocks for link in block.links]
     if kind == "csv":
         cues = [("posts", read_posts)]
     elif kind == "text":
-        cues = [("posts", read_posts), ("tagged", read_tagged), ("labelled-fields", read_labelled_fields)]
+        cues = [("posts", read_posts), ("tagged", lambda b: read_tagged(b, links)),
+                ("labelled-fields", read_labelled_fields)]
     else:
-        links = [match.group(0) for block in blocks for match in URL.finditer(block.text)]
-        links += [link.target for block in blocks for link in block.links]
         cues = [("articles", read_articles), ("numbered-headings", read_numbered_headings),
                 ("tagged", lambda b: read_tagged(b, links)), ("bold-titles", read_bold_titles),
                 ("numbered-links", read_numbered_links), ("table-rows", read_table_rows),

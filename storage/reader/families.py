@@ -367,7 +367,7 @@ def read_tagged(blocks: Sequence[Block], document_links: Sequence[str] = ()) -> 
         found.drafts.append(draft)
     if len(found.drafts) == 1 and found.drafts[0].url is None:  # a re-post of one entry: the page's arXiv link
         draft = found.drafts[0]
-        arxiv = [url for url in document_links if "arxiv.org/" in url and arxiv_id_in(url)]
+        arxiv = [url for url in document_links if "arxiv.org/abs/" in url or "arxiv.org/pdf/" in url]
         draft.url = next((url for url in arxiv if "arxiv.org/abs/" in url), arxiv[0] if arxiv else None)
         draft.arxiv_id = draft.arxiv_id or arxiv_id_in(draft.url)
     return found
@@ -446,6 +446,11 @@ def _take_entry_links(text: str, draft: Draft) -> None:
             draft.code_url = url
 
 
+def _is_prose(text: str) -> bool:
+    """A short English abstract: a dozen words or more ending a sentence, not a row of links or names."""
+    return len(text.split()) >= 12 and text.rstrip().endswith((".", ")")) and URL.match(text) is None
+
+
 def _is_links_line(text: str) -> bool:
     """'论文链接：https://… 代码：https://…': nothing but labels and links, no commentary."""
     if URL.search(text) is None:
@@ -479,7 +484,7 @@ def _tagged_body(block: Block, draft: Draft) -> None:
         if text.strip():
             draft.summary.append(collapse(text))
         return
-    if len(text) >= 200 and draft.abstract == []:
+    if draft.abstract == [] and (len(text) >= 200 or _is_prose(text)):
         draft.abstract.append(collapse(text))
         for label, url in labelled_links(text):
             if link_kind(label, url) == "code":
