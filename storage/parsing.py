@@ -24,6 +24,10 @@ _URL_LINE = re.compile(r"^(https?://\S+)$")
 _ARXIV_ID = re.compile(rf"arxiv\.org/(?:abs|pdf|html)/({ARXIV_ID}){ARXIV_VERSION}")
 _CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science|huggingface\.co)/")
 _TRAILING_PUNCT = ".,;:)]}。,"
+# "论文：https://…", "Code: https://…": a short label (one or two words), a colon and one link, alone on a line.
+_LABELLED_URL_LINE = re.compile(r"^(?P<label>[^\s:：]{1,20}(?: [^\s:：]{1,20})?)\s*[:：]\s*(?P<url>https?://\S+)$")
+_PAPER_LINK_LABELS = frozenset(("论文", "论文地址", "论文链接", "paper", "arxiv", "pdf", "link"))
+_CODE_LINK_LABELS = frozenset(("代码", "代码地址", "代码链接", "源码", "code", "github", "official code"))
 
 # "1、[LG] Title", "*[CV] Title", "2.[CL]* Title*", "[AS] Title" — the highlight star may stand anywhere near.
 # The title runs to the end of the line (a closing star is split off in _weibo_title): a lazy title retried
@@ -403,6 +407,7 @@ def _parse_translated(lines: list[str]) -> tuple[list[_Draft], list[str]]:
         if _TRANSLATED_BY.match(line):
             if pending:
                 draft = _Draft()
+                pending = _translated_head(pending, draft)
                 text = _take_links(" ".join(pending), draft)
                 (draft.zh if has_cjk(text) else draft.en).append(text)
                 drafts.append(draft)
@@ -412,6 +417,50 @@ def _parse_translated(lines: list[str]) -> tuple[list[_Draft], list[str]]:
     if pending:
         problems.append(f"text after the last 'translated by' line was left out ({len(pending)} lines)")
     return drafts, problems
+
+
+def _translated_head(lines: list[str], draft: _Draft) -> list[str]:
+    """Lines before a translated abstract that give its English title and its link; the abstract lines are left.
+    A title counts only beside a link line: an English line alone may be the page's own heading."""
+    at, title, url = 0, None, None
+    while at < len(lines) - 1:  # the last line is the abstract itself
+        line = lines[at]
+        url_line = _URL_LINE.match(line) if line[0] == "h" else None
+        if url_line and url is None:
+            url = clean_url(url_line.group(1))
+        elif title is None and url is None and not has_cjk(line) and len(line) <= 300 and not line.endswith("."):
+            title = line
+        else:
+            break
+        at += 1
+    if url is None:
+        return lines
+    draft.title_en, draft.url = title, url
+    return lines[at:]
+
+
+def _byline_names(byline: str) -> tuple[list[str], list[str]]:
+    """A blog byline's names and the affiliations written in brackets after them ('Greg Yang (Microsoft), …')."""
+    names = parse_authors(byline)
+    if names is not None or "(" not in byline.replace("（", "("):
+        return list(names or [byline]), []
+    plain, affiliations, depth, inner = [], [], 0, []
+    for char in byline.replace("（", "(").replace("）", ")"):
+        if char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+            if not depth:
+                affiliations.append("".join(inner).strip())
+                inner = []
+        elif depth:
+            inner.append(char)
+        else:
+            plain.append(char)
+    names = parse_authors(" ".join("".join(plain).split()).replace(" ,", ","))
+    if names is None:
+        return [byline], []
+    return list(names), [part for part in dict.fromkeys(affiliations) if part]
 
 
 def _without_year(authors: str) -> str:
@@ -452,9 +501,12 @@ def _parse_blog(lines: list[str]) -> tuple[list[_Draft], list[str]]:
             continue
         byline = _BLOG_BYLINE.match(line) if line[0] in "bB" else None  # only b and B match 'b' ignoring case
         if byline and not group[0].authors:
-            group[0].authors = list(parse_authors(byline.group("authors")) or [byline.group("authors")])
+            names, affiliations = _byline_names(byline.group("authors"))
+            group[0].authors, group[0].affiliations = names, affiliations
             continue
         url_line = _URL_LINE.match(line) if line[0] == "h" else None  # a link line starts with http
+        if url_line is None and "://" in line and _labelled_link_line(line, group):
+            continue
         for draft in group:
             if url_line:
                 url = clean_url(url_line.group(1))
@@ -470,6 +522,23 @@ def _parse_blog(lines: list[str]) -> tuple[list[_Draft], list[str]]:
         if not draft.zh and not draft.en:
             problems.append(f"entry ({draft.title_en}): no commentary; truncated entry?")
     return drafts, problems
+
+
+def _labelled_link_line(line: str, group: list[_Draft]) -> bool:
+    """A blog entry's 'label: link' line as its paper or code link; False (commentary) for other labels."""
+    match = _LABELLED_URL_LINE.match(line)
+    if match is None:
+        return False
+    label, url = match.group("label").lower(), clean_url(match.group("url"))
+    code = label in _CODE_LINK_LABELS or (label not in _PAPER_LINK_LABELS and _CODE_HOST.match(url) is not None)
+    if not code and label not in _PAPER_LINK_LABELS and _ARXIV_ID.search(url) is None:
+        return False
+    for draft in group:
+        if code:
+            draft.code_url = draft.code_url or url
+        else:
+            draft.url = draft.url or url
+    return True
 
 
 def _title_key(title: str) -> str:

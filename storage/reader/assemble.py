@@ -6,13 +6,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from storage.documents import html_to_text
-from storage.parsing import DigestFormatError, ParsedPaper, title_key
+from storage.parsing import DigestFormatError, ParsedPaper, has_cjk, title_key
 from storage.reader.blocks import Block
 from storage.reader.containers import cut_blocks, sniff
 from storage.reader.entries import Draft, Found, Skipped
 from storage.reader.families import (
     read_articles,
     read_bold_titles,
+    read_labelled_fields,
     read_numbered_headings,
     read_numbered_links,
     read_posts,
@@ -94,6 +95,8 @@ def _legacy(text: str, container: str) -> Reading | None:
     if found is None:
         return None
     shape, papers, problems = found
+    if any(has_cjk(paper.title_en or "") for paper in papers):
+        return None  # a header line that runs on into Chinese fields lost its line breaks: the tagged cue reads it
     skipped: list[Skipped] = []
     if container != "text":  # in a page of another kind, a bare '[CL] words' line is prose, not an entry
         kept = [paper for paper in papers if paper.authors or paper.url or paper.summary_zh or paper.abstract_en]
@@ -109,14 +112,18 @@ def _legacy(text: str, container: str) -> Reading | None:
 def _run_cues(kind: str, blocks: Sequence[Block], *, keep_empty: bool = False) -> list[tuple[str, Found]]:
     """Run the cue readers that fit this container; keep those that found entries (or all, to explain)."""
     cues: list[tuple[str, Callable[[Sequence[Block]], Found]]]
-    if kind in ("csv", "text"):
+    links = [match.group(0) for block in blocks for match in URL.finditer(block.text)] if kind != "csv" else []
+    links += [link.target for block in blocks for link in block.links]
+    if kind == "csv":
         cues = [("posts", read_posts)]
+    elif kind == "text":
+        cues = [("posts", read_posts), ("tagged", lambda b: read_tagged(b, links)),
+                ("labelled-fields", read_labelled_fields)]
     else:
-        links = [match.group(0) for block in blocks for match in URL.finditer(block.text)]
-        links += [link.target for block in blocks for link in block.links]
         cues = [("articles", read_articles), ("numbered-headings", read_numbered_headings),
                 ("tagged", lambda b: read_tagged(b, links)), ("bold-titles", read_bold_titles),
                 ("numbered-links", read_numbered_links), ("table-rows", read_table_rows),
+                ("labelled-fields", read_labelled_fields),
                 ("posts", lambda b: read_posts([x for x in b if x.kind in ("paragraph", "item") and "《" in x.text]))]
     results = [(name, reader(blocks)) for name, reader in cues]
     return [(name, result) for name, result in results if result.drafts or keep_empty]

@@ -11,7 +11,7 @@ import io
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
@@ -313,18 +313,21 @@ def _line_of(node: MarkdownNode, breaks: list[int]) -> int:
 def _markdown_html(content: str, line: int) -> list[Block]:
     """An HTML block inside Markdown: an opening <article> marks an entry; other HTML is read as HTML."""
     stripped = content.strip()
-    if stripped.lower().startswith("<article"):
-        return [Block("article", "", line=line)]
+    if stripped.lower().startswith("<article"):  # with the card's content when it is written in the same block
+        return [replace(block, line=line) for block in html_blocks(content)] if ">" in stripped[:-1] and \
+            stripped.find("<", 1) >= 0 else [Block("article", "", line=line)]
     if stripped.count("<") == 1 and stripped.endswith(">"):
         return []  # one lone opening or closing tag holds no text
     found = [Block("html", block.text, block.marked, block.links, line=line)
              for block in html_blocks(content) if block.kind != "article"]
-    if not found:
+    if not found or (len(found) == 1 and not found[0].links and "<a " in content):
+        # inline HTML (no block element) is read as its text, with its links: an id chip is often a link
         tree = HTMLParser(content)
         root = tree.body or tree.root
         text = " ".join(root.text(separator=" ").split()) if root is not None else ""
-        if text:
-            found.append(Block("html", text, text, line=line))
+        links = tuple(Link(" ".join(a.text().split()), a.attributes.get("href") or "")
+                      for a in root.css("a[href]")) if root is not None else ()
+        found = [Block("html", text, text, links, line=line)] if text else []
     return found
 
 

@@ -12,6 +12,7 @@ from storage.reader.entries import Draft, Found
 from storage.reader.fields import (
     AFFILIATION_LABELS,
     CODE_HOST,
+    KNOWN_LABELS,
     PAPER_LABELS,
     URL,
     affiliations_of,
@@ -36,6 +37,7 @@ _NUMBER_SPAN = 12  # an entry number with its lead ('*No １２３．') is withi
 _TAG = re.compile(r"^(\*?)\s*(?:[\[【(（]\s*(?:cs\.)?([A-Za-z]{2})\s*[\]】)）]|cs\.([A-Za-z]{2})\b)\s*(\*?)\s*")
 # A field tag inside a run-on paragraph ("…优势：…2、[CV] Next Title"): where the next entry begins.
 _INNER_TAG = re.compile(r"(?:\d{1,3}\s?[、.．]\s?)?\*?\[[A-Z]{2}\]\s?\*?\s?(?=[A-Z0-9])")
+_QUOTES = frozenset("\"'“‘「『")  # a tag right after an opening quote is quoted in prose, not an entry's start
 _LINKS_AHEAD = 8  # links a numbered line may carry before its title's link
 _ANGLE_TITLE = re.compile(r"《([^《》]{3,400})》")
 _SQUARE_TITLE = re.compile(r"^【([^【】]{1,120})】")
@@ -49,7 +51,8 @@ _SUMMARY_LABELS = ("要点", "动机", "方法", "优势", "一句话总结", "�
 _RECOMMENDER = re.compile(r"^@\S+\s*推荐$")
 _TOPIC_TAG = re.compile(r"^\\?#[^#\s][^#]*$")
 _LINK_LABEL_LINE = re.compile(
-    r"^(论文链接|论文地址|代码链接|代码地址|数据集链接|项目主页|paper|code|pdf)\s*[:：]?$", re.IGNORECASE)
+    r"^(论文链接|论文地址|代码链接|代码地址|源码链接|源码地址|数据集链接|项目主页|paper|code|pdf)\s*[:：]?$",
+    re.IGNORECASE)
 
 
 def fold_number(text: str) -> str:
@@ -226,14 +229,19 @@ def _is_one_link(line: str, block: Block) -> bool:
 # ── <article> blocks of an automated daily page ──────────────────────────────────────────────────────────────
 
 def read_articles(blocks: Sequence[Block]) -> Found:
-    """Each <article>: a linked heading is the title, an 'arXiv NNNN.NNNNN' chip the id, prose the summary."""
+    """Each <article> (or, on a page without them, each heading that is one link): a linked heading is the title,
+    an 'arXiv NNNN.NNNNN' chip the id, prose the summary."""
     found = Found()
     current: Draft | None = None
+    cards = any(block.kind == "article" for block in blocks)
     for block in blocks:
         if block.kind == "article":
             current = Draft(cue="<article>", line=block.line)
             found.drafts.append(current)
             continue
+        if not cards and _is_linked_title(block):  # the same page without <article> wrappers
+            current = Draft(cue="linked heading", line=block.line)
+            found.drafts.append(current)
         if current is None:
             continue
         if block.kind == "heading" and current.title_en is None:
@@ -243,8 +251,8 @@ def read_articles(blocks: Sequence[Block]) -> Found:
             current.arxiv_id = arxiv_id_in(link.target if link else None)
         elif block.kind == "heading" and block.level <= 3:
             current = None
-        elif current.arxiv_id is None and arxiv_id_in(block.text):
-            current.arxiv_id = arxiv_id_in(block.text)
+        elif current.arxiv_id is None and (chip := arxiv_id_in(block.text) or _id_chip_link(block)):
+            current.arxiv_id = chip
         elif block.kind in ("paragraph", "quote") and has_cjk(block.text):
             if is_placeholder(block.text):
                 found.skip(block.line, block.text, "placeholder summary", not_paper=False)
@@ -258,6 +266,16 @@ def read_articles(blocks: Sequence[Block]) -> Found:
             found.skip(draft.line, draft.title_en or "", "<article> without an English title and an arXiv id")
     found.drafts = kept
     return found
+
+
+def _id_chip_link(block: Block) -> str | None:
+    """An id chip written as a link ('<a href="…/abs/2608.00201">2608.00201</a>'): the id shown is the one linked."""
+    return next((found for link in block.links if (found := arxiv_id_in(link.target)) and found in link.label), None)
+
+
+def _is_linked_title(block: Block) -> bool:
+    """A heading that is one link and nothing else ('### [Title](link)'): a card title without its card."""
+    return block.kind == "heading" and len(block.links) == 1 and collapse(block.links[0].label) == collapse(block.text)
 
 
 # ── numbered headings ("### 1、Title"): 爱可可AI前沿推介 re-posted as Markdown ─────────────────────────────────────
@@ -317,9 +335,36 @@ def _field_link(value: str, block: Block) -> str | None:
                  if link.label.strip() and value.startswith(link.label.strip()) and URL.match(link.target)), None)
 
 
+def _heading_entry_links(block: Block, draft: Draft) -> bool:
+    """A 'By …' byline or a line of Markdown links ('[论文](…)') under a numbered heading; True when it was one."""
+    text = block.text
+    if text[:3].lower() == "by " and not draft.authors:
+        authors = parse_author_list(text[3:].rstrip("."))
+        if authors:
+            draft.authors, draft.authors_truncated = authors
+            return True
+    return _block_links(block, draft)
+
+
+def _block_links(block: Block, draft: Draft) -> bool:
+    """A short line of Markdown links ('[论文](…) | [代码](…)') as the entry's paper and code links; True if taken."""
+    if not block.links or len(block.text) > 80:  # links inside prose are references, not the entry's own
+        return False
+    took = False
+    for link in block.links:
+        kind = link_kind(link.label, link.target) or ("paper" if arxiv_id_in(link.target) else "")
+        if kind == "paper" and draft.url is None:
+            draft.url, draft.arxiv_id, took = clean_url(link.target), arxiv_id_in(link.target), True
+        elif kind == "code" and draft.code_url is None:
+            draft.code_url, took = clean_url(link.target), True
+    return took
+
+
 def _heading_entry_block(block: Block, draft: Draft) -> None:
     """One block under a numbered heading: title quote, labelled link or field, or summary."""
     text = block.text
+    if _heading_entry_links(block, draft):
+        return
     label = _LABEL.match(text)
     if label:
         name, value = label.group(1).strip().lower(), text[label.end():].strip()
@@ -360,8 +405,8 @@ def read_tagged(blocks: Sequence[Block], document_links: Sequence[str] = ()) -> 
     while index < len(blocks):
         block = blocks[index]
         tag = _tag_at_start(block) if block.kind in ("paragraph", "quote", "item") else None
-        if tag is None or not is_latin_title(tag[1][:20] or "x"):
-            index += 1
+        if tag is None or tag[1].lstrip("* ").startswith("《") or not is_latin_title(tag[1][:20] or "x"):
+            index += 1  # a tag before a 《title》 starts a weibo post, which the posts cue reads
             continue
         tag, text = tag
         joined = 1
@@ -383,7 +428,8 @@ def read_tagged(blocks: Sequence[Block], document_links: Sequence[str] = ()) -> 
         found.drafts.append(draft)
     if len(found.drafts) == 1 and found.drafts[0].url is None:  # a re-post of one entry: the page's arXiv link
         draft = found.drafts[0]
-        draft.url = next((url for url in document_links if "arxiv.org/abs/" in url), None)
+        arxiv = [url for url in document_links if "arxiv.org/abs/" in url or "arxiv.org/pdf/" in url]
+        draft.url = next((url for url in arxiv if "arxiv.org/abs/" in url), arxiv[0] if arxiv else None)
         draft.arxiv_id = draft.arxiv_id or arxiv_id_in(draft.url)
     return found
 
@@ -403,7 +449,8 @@ def split_at_tags(blocks: Sequence[Block]) -> list[Block]:
     result: list[Block] = []
     for block in blocks:
         cuts = [match.start() for match in _INNER_TAG.finditer(block.text)
-                if match.start() > 0 and not block.text[match.start() - 1].isalnum()] \
+                if match.start() > 0 and not block.text[match.start() - 1].isalnum()
+                and block.text[match.start() - 1] not in _QUOTES] \
             if block.kind == "paragraph" and "[" in block.text else []
         if not cuts:
             result.append(block)
@@ -421,17 +468,18 @@ def _tagged_fields(text: str, line: int) -> Draft | None:
     if not rest or not is_latin_title(title):
         return None
     bracket = rest.find("[")
-    names = rest[:bracket] if bracket >= 0 else rest
-    authors = parse_author_list(names.split("[")[0])
+    names = rest[:bracket] if bracket >= 0 else _before_cjk(rest)
+    authors = parse_author_list(names)
     if authors is None:
         return None
     draft = Draft(cue="[tag] title", line=line, title_en=title)
     draft.authors, draft.authors_truncated = authors
-    tail = ""
+    tail = rest[len(names):].strip()  # without affiliations the Chinese title follows the last author directly
     if bracket >= 0:
         close = rest.find("]", bracket)
         draft.affiliations = affiliations_of(rest[bracket + 1:close if close > 0 else None])
         tail = rest[close + 1:].strip() if close > 0 else ""
+    _take_entry_links(tail, draft)
     if tail:
         head, label_at = _before_summary_label(tail)
         draft.title_zh = head.strip() or None
@@ -444,6 +492,34 @@ def _tagged_fields(text: str, line: int) -> Draft | None:
     return draft
 
 
+def _before_cjk(text: str) -> str:
+    """The text up to its first ideograph: an author list that runs straight into a Chinese title."""
+    return next((text[:at] for at, char in enumerate(text) if not char.isascii() and has_cjk(char)), text)
+
+
+def _take_entry_links(text: str, draft: Draft) -> None:
+    """Labelled links written inside a run-on entry ('论文链接：https://…'): its paper and code links."""
+    for label, url in labelled_links(text):
+        kind = link_kind(label, url)
+        if kind == "paper" and draft.url is None:
+            draft.url, draft.arxiv_id = url, arxiv_id_in(url)
+        elif kind == "code" and draft.code_url is None:
+            draft.code_url = url
+
+
+def _is_prose(text: str) -> bool:
+    """A short English abstract: a dozen words or more ending a sentence, not a row of links or names."""
+    return len(text.split()) >= 12 and text.rstrip().endswith((".", ")")) and URL.match(text) is None
+
+
+def _is_links_line(text: str) -> bool:
+    """'论文链接：https://… 代码：https://…': nothing but labels and links, no commentary."""
+    if URL.search(text) is None:
+        return False
+    words = URL.sub(" ", text).replace("：", ":").replace("|", ":").split(":")
+    return all(not word.strip() or word.strip().lower() in KNOWN_LABELS for word in words)
+
+
 def _before_summary_label(text: str) -> tuple[str, int | None]:
     """Text before the first summary label ('要点:', '动机：'), and where that label starts (None: no label)."""
     cut = min((at for label in _SUMMARY_LABELS for colon in (":", "：")
@@ -454,9 +530,12 @@ def _before_summary_label(text: str) -> tuple[str, int | None]:
 def _tagged_body(block: Block, draft: Draft) -> None:
     """A block after a tagged entry's head: summary, English abstract or a link."""
     text = block.text
-    if block.kind in ("code", "html", "heading"):
+    if block.kind in ("code", "html", "heading") or _block_links(block, draft):
         return
     if has_cjk(text):
+        _take_entry_links(text, draft)
+        if _is_links_line(text):
+            return
         head, label_at = _before_summary_label(text)
         if draft.title_zh is None and not draft.summary and label_at is not None and len(head) <= 120:
             draft.title_zh = head or None  # a Chinese title on its own, glued to '要点:'
@@ -466,7 +545,7 @@ def _tagged_body(block: Block, draft: Draft) -> None:
         if text.strip():
             draft.summary.append(collapse(text))
         return
-    if len(text) >= 200 and draft.abstract == []:
+    if draft.abstract == [] and (len(text) >= 200 or _is_prose(text)):
         draft.abstract.append(collapse(text))
         for label, url in labelled_links(text):
             if link_kind(label, url) == "code":
@@ -489,7 +568,10 @@ def read_bold_titles(blocks: Sequence[Block]) -> Found:
         for line in (line.strip() for line in block.marked.split("\n") if line.strip()):
             if _is_bold_title(line):
                 _close_bold(found, current)
-                current = Draft(cue="**bold title**", line=block.line, title_en=collapse(line))
+                current = Draft(cue="**bold title**", line=block.line, title_en=_unnumbered(collapse(line)))
+                own = next((link.target for link in block.links if collapse(link.label) == collapse(line)
+                            and arxiv_id_in(link.target)), None)  # '**[Title](arXiv link)**'
+                current.url, current.arxiv_id = own, arxiv_id_in(own)
                 found.drafts.append(current)
                 pending_label = ""
             elif current is not None:
@@ -513,6 +595,13 @@ def _is_bold_title(line: str) -> bool:
     return is_latin_title(inner) and inner.count(" ") >= 2 and not inner.startswith(("@", "#", "\\#"))
 
 
+def _unnumbered(title: str) -> str:
+    """A bold title's own entry number ('1. Title', '02、Title') is not part of the title."""
+    number = _NUMBER.match(fold_number(title))
+    rest = title[number.end():].strip() if number else title
+    return rest if is_latin_title(rest) and rest.count(" ") >= 2 else title
+
+
 def _bold_entry_line(line: str, draft: Draft, pending: str) -> str:
     """One line of a bold-title entry; returns the link label waiting for its URL on the next line."""
     plain = collapse(line)
@@ -527,7 +616,8 @@ def _bold_entry_line(line: str, draft: Draft, pending: str) -> str:
         return ""
     url = URL.match(plain)
     if url:
-        kind = link_kind(pending, url.group(0)) if pending else ""
+        # an unlabelled link line is the paper's only when it is an arXiv link
+        kind = link_kind(pending, url.group(0)) if pending else "paper" if arxiv_id_in(url.group(0)) else ""
         if kind == "paper" and draft.url is None:
             draft.url, draft.arxiv_id = clean_url(url.group(0)), arxiv_id_in(url.group(0))
         elif kind == "code" and draft.code_url is None:
@@ -541,6 +631,58 @@ def _bold_entry_line(line: str, draft: Draft, pending: str) -> str:
     if has_cjk(plain) and draft.url is None:
         draft.summary.append(plain)
     return ""
+
+
+# ── labelled fields (blog posts): "论文标题：Title", "论文作者：…", "作者单位：…", "论文链接：…" ───────────────
+
+_TITLE_LABELS = frozenset(("论文标题", "论文题目", "论文名称", "标题", "题目", "title", "paper title", "paper"))
+_AUTHOR_LABELS = frozenset(("论文作者", "作者", "author", "authors"))
+_MORE_AFFILIATION_LABELS = frozenset(("作者单位", "单位", "机构", "affiliation", "affiliations", "institution"))
+
+
+def read_labelled_fields(blocks: Sequence[Block]) -> Found:
+    """A '论文标题：English title' line starts an entry; the labelled lines after it fill its fields."""
+    found = Found()
+    current: Draft | None = None
+    for block in blocks:
+        if block.kind == "heading":
+            current = None
+            continue
+        if block.kind not in ("paragraph", "item", "quote"):
+            continue
+        for line in block.lines:
+            label = _LABEL.match(line)
+            name = label.group(1).strip().lower() if label else ""
+            value = line[label.end():].strip() if label else ""
+            if name in _TITLE_LABELS and is_latin_title(value) and not URL.match(value):
+                current = Draft(cue="论文标题：title", line=block.line, title_en=collapse(value))
+                found.drafts.append(current)
+            elif current is not None:
+                _labelled_field(name, value, line, current)
+    kept = [draft for draft in found.drafts if draft.url or draft.arxiv_id]
+    for draft in found.drafts:
+        if draft not in kept:  # a title quoted in a post without its paper link is a mention
+            found.skip(draft.line, draft.title_en or "", "labelled title without a paper link")
+    found.drafts = kept
+    return found
+
+
+def _labelled_field(name: str, value: str, line: str, draft: Draft) -> None:
+    """One line under a labelled title: authors, affiliations, a paper or code link, or the commentary."""
+    if name in _AUTHOR_LABELS and not draft.authors:
+        authors = parse_author_list(value)
+        if authors:
+            draft.authors, draft.authors_truncated = authors
+    elif name in _MORE_AFFILIATION_LABELS and not draft.affiliations:
+        draft.affiliations = affiliations_of(value)
+    elif name and (link := URL.match(value)):
+        kind, url = link_kind(name, link.group(0)), clean_url(link.group(0))
+        if kind == "paper" and draft.url is None:
+            draft.url, draft.arxiv_id = url, arxiv_id_in(url)
+        elif kind == "code" and draft.code_url is None:
+            draft.code_url = url
+    elif has_cjk(line) and URL.search(line) is None:  # commentary, also under a label of its own (简介：…)
+        draft.summary.append(collapse(line))
 
 
 # ── table rows: | title | authors | link | ─────────────────────────────────────────────────────────────────────

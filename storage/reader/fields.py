@@ -16,16 +16,22 @@ ARXIV_ID = re.compile(rf"(?:arxiv\.org/(?:abs|pdf|html)/|arXiv[\s:：]*)({ARXIV_
 CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science)/")
 _LABEL_WINDOW = 30  # characters before a link searched for its label
 PAPER_LABELS = frozenset(("paper", "url", "pdf", "arxiv", "论文", "论文链接", "论文地址", "link", "paper link"))
-CODE_LABELS = frozenset(("github", "code", "official code", "代码", "代码链接", "代码地址", "project code"))
+CODE_LABELS = frozenset(("github", "code", "official code", "代码", "代码链接", "代码地址", "project code", "源码",
+                         "源码链接", "源码地址", "source code"))
 OTHER_LABELS = frozenset(("view", "home", "project page", "项目主页", "主页", "blog", "demo", "数据集链接", "video",
                           "视频"))
 KNOWN_LABELS = PAPER_LABELS | CODE_LABELS | OTHER_LABELS
 AFFILIATION_LABELS = ("单位", "机构", "affiliation", "affiliations")
 _NAME_TOKEN = r"(?:[A-ZÀ-ÖØ-Þ][\w'’\-.]*|[a-z]{1,3}\.?|van|von|der|den|del|della|de|da|di|du|la|le|dos|bin)"
 _NAME = re.compile(rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,5}}\Z")
+# Ideographs, kana and hangul: what makes a title Chinese (or Japanese, Korean), unlike full-width punctuation.
+_IDEOGRAPH = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _CUT_ENDINGS = ("et al.", "et al", "…", "...", "等", "等人")
-# "…PipelinesO Khattab, " / "YetJ Huang, ": a lower-case letter glued to an initial, a space and a surname.
-_GLUED_AUTHOR = re.compile(r"(?<=[a-z])(?=[A-Z]{1,2}(?:\.|\s[A-Z]\.?)?\s[A-Z][\w'’\-]+(?:,|…|\.\.\.|\[|$))")
+# "…PipelinesO Khattab, " / "YetJ Huang, " / "Steam?K Boil, ": a title's last character (a lower-case letter, a
+# digit or closing punctuation) glued to an initial, a space and a surname.
+_GLUED_AUTHOR = re.compile(r"(?<=[a-z0-9?!)])(?=[A-Z]{1,2}(?:\.|\s[A-Z]\.?)?\s[A-Z][\w'’\-]+(?:,|…|\.\.\.|\[|$))")
+# "…with RLHFJ Crumb, ": an acronym glued to a single initial, a space and a surname.
+_ACRONYM_AUTHOR = re.compile(r"(?<=[A-Z])(?=[A-Z]\s[A-Z][a-z][\w'’\-]*(?:,|…|\.\.\.|\[|$))")
 _SPACED_AUTHOR = re.compile(r"(?<=\s)(?=[A-Z]{1,2}(?:\.|\s[A-Z]\.?)?\s[A-Z][\w'’\-]+\s*(?:,|…|\.\.\.|\[))")
 
 
@@ -75,10 +81,11 @@ def link_kind(label: str, url: str) -> str:
 
 
 def is_latin_title(text: str) -> bool:
-    """An English title: no ideographs, at least one letter, not a bare link."""
+    """An English title: no ideographs (full-width punctuation typed by a Chinese editor is allowed), at least one
+    letter, not a bare link."""
     stripped = text.strip()
-    return bool(stripped) and not has_cjk(stripped) and any(c.isalpha() for c in stripped) \
-        and not stripped.lower().startswith(("http://", "https://"))
+    return bool(stripped) and (stripped.isascii() or _IDEOGRAPH.search(stripped) is None) \
+        and any(c.isalpha() for c in stripped) and not stripped.lower().startswith(("http://", "https://"))
 
 
 def parse_author_list(text: str) -> tuple[tuple[str, ...], bool] | None:
@@ -103,7 +110,10 @@ def parse_author_list(text: str) -> tuple[tuple[str, ...], bool] | None:
 
 def split_title_authors(text: str) -> tuple[str, str]:
     """Cut a run-on 'Title of the PaperJ Huang, X Chen…' (or with a space) into title and author text."""
-    match = _GLUED_AUTHOR.search(text) or _SPACED_AUTHOR.search(text)
+    match = _GLUED_AUTHOR.search(text)
+    if match is None:  # an acronym glued to the first author comes before the spaced second author: the earlier cut
+        found = [cut for cut in (_ACRONYM_AUTHOR.search(text), _SPACED_AUTHOR.search(text)) if cut is not None]
+        match = min(found, key=lambda cut: cut.start(), default=None)
     if match is None:
         return text.strip(), ""
     return text[: match.start()].strip(), text[match.start():].strip()
