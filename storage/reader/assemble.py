@@ -95,7 +95,7 @@ def _legacy(text: str, container: str) -> Reading | None:
     if found is None:
         return None
     shape, papers, problems = found
-    if any(has_cjk(paper.title_en or "") for paper in papers):
+    if any(_runs_on(paper.title_en or "") for paper in papers):
         return None  # a header line that runs on into Chinese fields lost its line breaks: the tagged cue reads it
     skipped: list[Skipped] = []
     if container != "text":  # in a page of another kind, a bare '[CL] words' line is prose, not an entry
@@ -107,6 +107,11 @@ def _legacy(text: str, container: str) -> Reading | None:
         papers = tuple(replace(paper, position=position) for position, paper in enumerate(kept, start=1))
     return Reading(container, shape, tuple(Entry(LEGACY_CUE, 0, paper) for paper in papers), tuple(skipped),
                    problems)
+
+
+def _runs_on(title: str) -> bool:
+    """An English title that runs on into Chinese ('Title A Author[Lab]中文标题…'); a Chinese title is a title."""
+    return title[:1].isascii() and title[:1].isalpha() and has_cjk(title)
 
 
 def _run_cues(kind: str, blocks: Sequence[Block], *, keep_empty: bool = False) -> list[tuple[str, Found]]:
