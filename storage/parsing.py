@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from storage.models import DIGEST_FIELDS, plain_copy
-from storage.vocabulary import ARXIV_ID, ARXIV_VERSION, CATEGORIES
+from storage.vocabulary import ARXIV_ID, ARXIV_VERSION, CATEGORIES, CODE_LABELS, PAPER_LABELS
 
 _CJK = (
     "\u3000-\u303f"  # CJK punctuation: 。、「」
@@ -26,8 +26,6 @@ _CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymou
 _TRAILING_PUNCT = ".,;:)]}。,"
 # "论文：https://…", "Code: https://…": a short label (one or two words), a colon and one link, alone on a line.
 _LABELLED_URL_LINE = re.compile(r"^(?P<label>[^\s:：]{1,20}(?: [^\s:：]{1,20})?)\s*[:：]\s*(?P<url>https?://\S+)$")
-_PAPER_LINK_LABELS = frozenset(("论文", "论文地址", "论文链接", "paper", "arxiv", "pdf", "link"))
-_CODE_LINK_LABELS = frozenset(("代码", "代码地址", "代码链接", "源码", "code", "github", "official code"))
 
 # "1、[LG] Title", "*[CV] Title", "2.[CL]* Title*", "[AS] Title" — the highlight star may stand anywhere near.
 # The title runs to the end of the line (a closing star is split off in _weibo_title): a lazy title retried
@@ -530,8 +528,8 @@ def _labelled_link_line(line: str, group: list[_Draft]) -> bool:
     if match is None:
         return False
     label, url = match.group("label").lower(), clean_url(match.group("url"))
-    code = label in _CODE_LINK_LABELS or (label not in _PAPER_LINK_LABELS and _CODE_HOST.match(url) is not None)
-    if not code and label not in _PAPER_LINK_LABELS and _ARXIV_ID.search(url) is None:
+    code = label in CODE_LABELS or (label not in PAPER_LABELS and _CODE_HOST.match(url) is not None)
+    if not code and label not in PAPER_LABELS and _ARXIV_ID.search(url) is None:
         return False
     for draft in group:
         if code:

@@ -36,6 +36,16 @@ class Category(enum.StrEnum):
 
 
 CATEGORIES: tuple[str, ...] = tuple(category.value for category in Category)  # in the order chats list them
+
+# The labels digests write before a link ('论文链接：https://…', 'Official Code:'), lower-cased, by what they link.
+PAPER_LABELS = frozenset(("paper", "url", "pdf", "arxiv", "论文", "论文链接", "论文地址", "link", "paper link"))
+CODE_LABELS = frozenset(("github", "code", "official code", "代码", "代码链接", "代码地址", "project code", "源码",
+                         "源码链接", "源码地址", "source code"))
+OTHER_LABELS = frozenset(("view", "home", "project page", "项目主页", "主页", "blog", "demo", "数据集链接", "video",
+                          "视频"))
+KNOWN_LABELS = PAPER_LABELS | CODE_LABELS | OTHER_LABELS
+# The labels of an affiliation field ('单位：', '作者单位：'), longest first so none is cut off by a shorter one.
+AFFILIATION_LABELS = ("affiliations", "affiliation", "institution", "作者单位", "单位", "机构")
 ARXIV_CLASS_OF_CATEGORY: dict[str, str] = {category.value: category.arxiv_class for category in Category}
 CATEGORY_OF_ARXIV_CLASS: dict[str, str] = {arxiv_class: category.value for category in Category
                                            for arxiv_class in category.arxiv_classes}

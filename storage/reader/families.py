@@ -10,10 +10,7 @@ from storage.parsing import has_cjk
 from storage.reader.blocks import Block
 from storage.reader.entries import Draft, Found
 from storage.reader.fields import (
-    AFFILIATION_LABELS,
     CODE_HOST,
-    KNOWN_LABELS,
-    PAPER_LABELS,
     URL,
     affiliations_of,
     arxiv_id_in,
@@ -26,7 +23,7 @@ from storage.reader.fields import (
     split_title_authors,
 )
 from storage.reader.notpapers import is_end_section, is_minor_heading, is_placeholder, is_scraper_metadata
-from storage.vocabulary import CATEGORIES
+from storage.vocabulary import AFFILIATION_LABELS, CATEGORIES, KNOWN_LABELS, PAPER_LABELS
 
 # "1、", "1.", "1)", "１．", "No 1.", "No.1", "No 1" before an entry (after "No" the punctuation may be left out);
 # full-width digits are folded before matching.
@@ -637,7 +634,6 @@ def _bold_entry_line(line: str, draft: Draft, pending: str) -> str:
 
 _TITLE_LABELS = frozenset(("论文标题", "论文题目", "论文名称", "标题", "题目", "title", "paper title", "paper"))
 _AUTHOR_LABELS = frozenset(("论文作者", "作者", "author", "authors"))
-_MORE_AFFILIATION_LABELS = frozenset(("作者单位", "单位", "机构", "affiliation", "affiliations", "institution"))
 
 
 def read_labelled_fields(blocks: Sequence[Block]) -> Found:
@@ -673,7 +669,7 @@ def _labelled_field(name: str, value: str, line: str, draft: Draft) -> None:
         authors = parse_author_list(value)
         if authors:
             draft.authors, draft.authors_truncated = authors
-    elif name in _MORE_AFFILIATION_LABELS and not draft.affiliations:
+    elif name in AFFILIATION_LABELS and not draft.affiliations:
         draft.affiliations = affiliations_of(value)
     elif name and (link := URL.match(value)):
         kind, url = link_kind(name, link.group(0)), clean_url(link.group(0))

@@ -8,20 +8,21 @@ from __future__ import annotations
 import re
 
 from storage.parsing import clean_url, has_cjk
-from storage.vocabulary import ARXIV_NEW_ID, ARXIV_VERSION
+from storage.vocabulary import (
+    AFFILIATION_LABELS,
+    ARXIV_NEW_ID,
+    ARXIV_VERSION,
+    CODE_LABELS,
+    KNOWN_LABELS,
+    OTHER_LABELS,
+    PAPER_LABELS,
+)
 
 URL = re.compile(r"https?://[^\s<>\"'，。、）)\]】]+")
 # New-style ids only (YYMM.number), as the reader has always taken them.
 ARXIV_ID = re.compile(rf"(?:arxiv\.org/(?:abs|pdf|html)/|arXiv[\s:：]*)({ARXIV_NEW_ID}){ARXIV_VERSION}", re.IGNORECASE)
 CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science)/")
 _LABEL_WINDOW = 30  # characters before a link searched for its label
-PAPER_LABELS = frozenset(("paper", "url", "pdf", "arxiv", "论文", "论文链接", "论文地址", "link", "paper link"))
-CODE_LABELS = frozenset(("github", "code", "official code", "代码", "代码链接", "代码地址", "project code", "源码",
-                         "源码链接", "源码地址", "source code"))
-OTHER_LABELS = frozenset(("view", "home", "project page", "项目主页", "主页", "blog", "demo", "数据集链接", "video",
-                          "视频"))
-KNOWN_LABELS = PAPER_LABELS | CODE_LABELS | OTHER_LABELS
-AFFILIATION_LABELS = ("单位", "机构", "affiliation", "affiliations")
 _NAME_TOKEN = r"(?:[A-ZÀ-ÖØ-Þ][\w'’\-.]*|[a-z]{1,3}\.?|van|von|der|den|del|della|de|da|di|du|la|le|dos|bin)"
 _NAME = re.compile(rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,5}}\Z")
 # Ideographs, kana and hangul: what makes a title Chinese (or Japanese, Korean), unlike full-width punctuation.
