@@ -9,6 +9,7 @@ import pytest
 from storage.parsing import ET_AL, DigestFormatError, ParsedPaper, parse_digest
 from storage.reader.assemble import read_document
 from storage.reader.containers import read_container
+from storage.reader.fields import affiliations_of
 from tests.test_parsing import sample_text
 
 SAMPLES = ("000", "001", "002", "003", "004")
@@ -69,3 +70,14 @@ def test_crlf_bom_and_nbsp_are_folded() -> None:
 def test_nothing_recognisable_is_one_clear_error() -> None:
     with pytest.raises(DigestFormatError, match="no recognisable paper entry"):
         read_document("# Hello\n\nJust some **notes** about my day.\n\n- a list\n- of things\n")
+
+
+@pytest.mark.parametrize(("field", "parts"), [
+    ("[Sheep Lab & Farm University]", ("Sheep Lab", "Farm University")),
+    ("单位：织布研究所", ("织布研究所",)),
+    ("作者单位：织布研究所 & 纽扣大学", ("织布研究所", "纽扣大学")),
+    ("Affiliation: Tailor Lab", ("Tailor Lab",)),
+    ("Affiliations: Tailor Lab & Yarn Lab", ("Tailor Lab", "Yarn Lab")),
+])
+def test_an_affiliation_field_loses_its_label_and_splits_at_ampersands(field: str, parts: tuple[str, ...]) -> None:
+    assert affiliations_of(field) == parts
