@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from alembic import command
@@ -80,10 +80,17 @@ def migrate(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         _upgrade(engine, None)
         return
-    database = engine.url.database
     # The lock file waits as long as the migrating process needs; SQLite's busy timeout would give up after 30 s.
-    with FileLock(f"{database}.migrate.lock") if database and database != ":memory:" else nullcontext():
+    with _sqlite_file_lock(engine):
         _upgrade(engine, "BEGIN EXCLUSIVE")
+
+
+def _sqlite_file_lock(engine: Engine) -> AbstractContextManager[object]:
+    """The lock file beside a SQLite store, taken while a process sets the store up (nothing for other stores)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return nullcontext()
+    return FileLock(f"{database}.migrate.lock")
 
 
 def _upgrade(engine: Engine, begin: str | None) -> None:
@@ -117,7 +124,9 @@ def open_store(database_url: str) -> Engine:
         raise StoreUnavailable(f"database: cannot create the folder of {safe_url(database_url)}: "
                                f"{error.strerror}") from None
     try:
-        with engine.connect():
+        # The first connection turns a new SQLite file to WAL; two processes doing that at once can find each
+        # other's lock and fail at once instead of waiting, so they take turns.
+        with _sqlite_file_lock(engine), engine.connect():
             pass
     except OperationalError as error:
         engine.dispose()
