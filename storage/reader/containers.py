@@ -129,22 +129,20 @@ def _has_markdown_lines(text: str) -> bool:
     if _LINK_TARGET.search(text) is None and _ANCHOR.search(text) is None:
         # Without links only line starts count: one scan from newline to newline instead of a loop over lines.
         return next(islice(_MARKDOWN_LINE.finditer("\n" + text), 2, None), None) is not None
-    hits = 0
-    for line in text.split("\n"):
-        stripped = line.lstrip()
-        if stripped.startswith(_MARKDOWN_STARTS) or "](" in stripped or "<a href" in stripped:
-            hits += 1
-            if hits >= 3:
-                return True
-    return False
+    return _three_lines_marked(text, _MARKDOWN_STARTS, ("](", "<a href"))
 
 
 def _has_markdown_syntax(text: str) -> bool:
     """In a text that opens with an HTML tag only Markdown's own syntax counts: its <p>, <a> lines are HTML."""
+    return _three_lines_marked(text, _MARKUP_STARTS, ("](",))
+
+
+def _three_lines_marked(text: str, starts: tuple[str, ...], inside: tuple[str, ...]) -> bool:
+    """At least three lines start with one of starts (after their indent) or hold one of inside."""
     hits = 0
     for line in text.split("\n"):
         stripped = line.lstrip()
-        if stripped.startswith(_MARKUP_STARTS) or "](" in stripped:
+        if stripped.startswith(starts) or any(mark in stripped for mark in inside):
             hits += 1
             if hits >= 3:
                 return True
