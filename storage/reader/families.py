@@ -38,10 +38,10 @@ _QUOTES = frozenset("\"'“‘「『")  # a tag right after an opening quote is 
 _LINKS_AHEAD = 8  # links a numbered line may carry before its title's link
 _ANGLE_TITLE = re.compile(r"《([^《》]{3,400})》")
 _SQUARE_TITLE = re.compile(r"^【([^【】]{1,120})】")
-# "(2020)", "（2020）", "(ICML 2020)": the year (with a venue before it) after a post's authors.
 _RETWEETED = re.compile(r"^转发内容\s*[:：]\s*")  # a scraped retweet: the post it retweets follows this label
 _LINK_LINE = re.compile(r"^(?:[A-Za-z]{2,12}\s?[:：]\s?)?https?://")  # 'http://t.cn/…', 'GitHub:http://…'
 _HASHTAGS = re.compile(r"^(?:#[^#\s]{1,20}#\s*)+")  # '#论文推荐# ' topics before a weibo post's 《title》
+# "(2020)", "（2020）", "(ICML 2020)": the year (with a venue before it) after a post's authors.
 _YEAR = re.compile(r"^[(（](?:[A-Za-z][A-Za-z\-]{1,15}\s?)?((?:19|20)\d{2})[)）]")
 _LABEL = re.compile(r"^[-*•]?\s*([^\s:：][^:：\n]{0,19}?)\s*[:：]\s*")
 _SUMMARY_LABELS = ("要点", "动机", "方法", "优势", "一句话总结", "总结", "贡献", "摘要")
@@ -350,11 +350,20 @@ def _block_links(block: Block, draft: Draft) -> bool:
     took = False
     for link in block.links:
         kind = link_kind(link.label, link.target) or ("paper" if arxiv_id_in(link.target) else "")
-        if kind == "paper" and draft.url is None:
-            draft.url, draft.arxiv_id, took = clean_url(link.target), arxiv_id_in(link.target), True
-        elif kind == "code" and draft.code_url is None:
-            draft.code_url, took = clean_url(link.target), True
+        took = _take_link(draft, kind, link.target) or took
     return took
+
+
+def _take_link(draft: Draft, kind: str, url: str) -> bool:
+    """The entry's paper or code link ('paper', 'code' as link_kind says), unless it has one; True if taken."""
+    if kind == "paper" and draft.url is None:
+        draft.url = clean_url(url)
+        draft.arxiv_id = arxiv_id_in(draft.url)
+        return True
+    if kind == "code" and draft.code_url is None:
+        draft.code_url = clean_url(url)
+        return True
+    return False
 
 
 def _heading_entry_block(block: Block, draft: Draft) -> None:
@@ -370,12 +379,7 @@ def _heading_entry_block(block: Block, draft: Draft) -> None:
             return
         url = _field_link(value, block)
         if url:
-            kind = link_kind(name, url)
-            if kind == "paper" and draft.url is None:
-                draft.url = clean_url(url)
-                draft.arxiv_id = arxiv_id_in(draft.url)
-            elif kind == "code" and draft.code_url is None:
-                draft.code_url = clean_url(url)
+            _take_link(draft, link_kind(name, url), url)
             return
         if name in _SUMMARY_LABELS and value:
             draft.summary.append(f"{name}：{collapse(value)}" if name != "要点" else collapse(value))
@@ -497,11 +501,7 @@ def _before_cjk(text: str) -> str:
 def _take_entry_links(text: str, draft: Draft) -> None:
     """Labelled links written inside a run-on entry ('论文链接：https://…'): its paper and code links."""
     for label, url in labelled_links(text):
-        kind = link_kind(label, url)
-        if kind == "paper" and draft.url is None:
-            draft.url, draft.arxiv_id = url, arxiv_id_in(url)
-        elif kind == "code" and draft.code_url is None:
-            draft.code_url = url
+        _take_link(draft, link_kind(label, url), url)
 
 
 def _is_prose(text: str) -> bool:
@@ -604,21 +604,14 @@ def _bold_entry_line(line: str, draft: Draft, pending: str) -> str:
     plain = collapse(line)
     inline = labelled_links(plain) if not URL.match(plain) and "http" in plain else []
     for label, link in inline:  # '论文链接：https://…' on one line
-        kind = link_kind(label, link) if label else ""
-        if kind == "paper" and draft.url is None:
-            draft.url, draft.arxiv_id = link, arxiv_id_in(link)
-        elif kind == "code" and draft.code_url is None:
-            draft.code_url = link
+        _take_link(draft, link_kind(label, link) if label else "", link)
     if any(label for label, _link in inline):
         return ""
     url = URL.match(plain)
     if url:
         # an unlabelled link line is the paper's only when it is an arXiv link
         kind = link_kind(pending, url.group(0)) if pending else "paper" if arxiv_id_in(url.group(0)) else ""
-        if kind == "paper" and draft.url is None:
-            draft.url, draft.arxiv_id = clean_url(url.group(0)), arxiv_id_in(url.group(0))
-        elif kind == "code" and draft.code_url is None:
-            draft.code_url = clean_url(url.group(0))
+        _take_link(draft, kind, url.group(0))
         return ""
     label = _LINK_LABEL_LINE.match(plain)
     if label:
@@ -672,11 +665,7 @@ def _labelled_field(name: str, value: str, line: str, draft: Draft) -> None:
     elif name in AFFILIATION_LABELS and not draft.affiliations:
         draft.affiliations = affiliations_of(value)
     elif name and (link := URL.match(value)):
-        kind, url = link_kind(name, link.group(0)), clean_url(link.group(0))
-        if kind == "paper" and draft.url is None:
-            draft.url, draft.arxiv_id = url, arxiv_id_in(url)
-        elif kind == "code" and draft.code_url is None:
-            draft.code_url = url
+        _take_link(draft, link_kind(name, link.group(0)), link.group(0))
     elif has_cjk(line) and URL.search(line) is None:  # commentary, also under a label of its own (简介：…)
         draft.summary.append(collapse(line))
 
