@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from storage.models import DIGEST_FIELDS, plain_copy
-from storage.vocabulary import ARXIV_ID, ARXIV_VERSION, CATEGORIES, CODE_LABELS, PAPER_LABELS
+from storage.vocabulary import ARXIV_ID, ARXIV_VERSION, CATEGORIES, CODE_HOST, CODE_LABELS, PAPER_LABELS
 
 _CJK = (
     "\u3000-\u303f"  # CJK punctuation: 。、「」
@@ -22,7 +22,6 @@ _UP_TO_LAST_CJK = re.compile(f".*[{_CJK}]", re.DOTALL)
 _URL = re.compile(r"https?://[^\s<>\"'，。、）)]+")
 _URL_LINE = re.compile(r"^(https?://\S+)$")
 _ARXIV_ID = re.compile(rf"arxiv\.org/(?:abs|pdf|html)/({ARXIV_ID}){ARXIV_VERSION}")
-_CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science|huggingface\.co)/")
 _TRAILING_PUNCT = ".,;:)]}。,"
 # "论文：https://…", "Code: https://…": a short label (one or two words), a colon and one link, alone on a line.
 _LABELLED_URL_LINE = re.compile(r"^(?P<label>[^\s:：]{1,20}(?: [^\s:：]{1,20})?)\s*[:：]\s*(?P<url>https?://\S+)$")
@@ -315,7 +314,7 @@ def _take_links(text: str, draft: _Draft) -> str:
     """Move links out of prose: a paper link ends the entry, a code link is kept as the code URL."""
     for match in list(_URL.finditer(text)):
         url = clean_url(match.group(0))
-        if _CODE_HOST.match(url):
+        if CODE_HOST.match(url):
             draft.code_url = draft.code_url or url
         elif match.end() >= len(text.rstrip()) - 1 and draft.url is None:
             draft.url = url
@@ -508,7 +507,7 @@ def _parse_blog(lines: list[str]) -> tuple[list[_Draft], list[str]]:
         for draft in group:
             if url_line:
                 url = clean_url(url_line.group(1))
-                if _CODE_HOST.match(url):
+                if CODE_HOST.match(url):
                     draft.code_url = draft.code_url or url
                 else:
                     draft.url = draft.url or url
@@ -528,7 +527,7 @@ def _labelled_link_line(line: str, group: list[_Draft]) -> bool:
     if match is None:
         return False
     label, url = match.group("label").lower(), clean_url(match.group("url"))
-    code = label in CODE_LABELS or (label not in PAPER_LABELS and _CODE_HOST.match(url) is not None)
+    code = label in CODE_LABELS or (label not in PAPER_LABELS and CODE_HOST.match(url) is not None)
     if not code and label not in PAPER_LABELS and _ARXIV_ID.search(url) is None:
         return False
     for draft in group:

@@ -37,6 +37,8 @@ class Category(enum.StrEnum):
 
 CATEGORIES: tuple[str, ...] = tuple(category.value for category in Category)  # in the order chats list them
 
+# Where code is published: an unlabelled link there is a paper's code.
+CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science|huggingface\.co)/")
 # The labels digests write before a link ('论文链接：https://…', 'Official Code:'), lower-cased, by what they link.
 PAPER_LABELS = frozenset(("paper", "url", "pdf", "arxiv", "论文", "论文链接", "论文地址", "link", "paper link"))
 CODE_LABELS = frozenset(("github", "code", "official code", "代码", "代码链接", "代码地址", "project code", "源码",

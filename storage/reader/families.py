@@ -10,7 +10,6 @@ from storage.parsing import has_cjk
 from storage.reader.blocks import Block
 from storage.reader.entries import Draft, Found
 from storage.reader.fields import (
-    CODE_HOST,
     URL,
     affiliations_of,
     arxiv_id_in,
@@ -23,7 +22,7 @@ from storage.reader.fields import (
     split_title_authors,
 )
 from storage.reader.notpapers import is_end_section, is_minor_heading, is_placeholder, is_scraper_metadata
-from storage.vocabulary import AFFILIATION_LABELS, CATEGORIES, KNOWN_LABELS, PAPER_LABELS
+from storage.vocabulary import AFFILIATION_LABELS, CATEGORIES, CODE_HOST, KNOWN_LABELS, PAPER_LABELS
 
 # "1、", "1.", "1)", "１．", "No 1.", "No.1", "No 1" before an entry (after "No" the punctuation may be left out);
 # full-width digits are folded before matching.

@@ -12,6 +12,7 @@ from storage.vocabulary import (
     AFFILIATION_LABELS,
     ARXIV_NEW_ID,
     ARXIV_VERSION,
+    CODE_HOST,
     CODE_LABELS,
     KNOWN_LABELS,
     OTHER_LABELS,
@@ -21,7 +22,6 @@ from storage.vocabulary import (
 URL = re.compile(r"https?://[^\s<>\"'，。、）)\]】]+")
 # New-style ids only (YYMM.number), as the reader has always taken them.
 ARXIV_ID = re.compile(rf"(?:arxiv\.org/(?:abs|pdf|html)/|arXiv[\s:：]*)({ARXIV_NEW_ID}){ARXIV_VERSION}", re.IGNORECASE)
-CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|anonymous\.4open\.science)/")
 _LABEL_WINDOW = 30  # characters before a link searched for its label
 _NAME_TOKEN = r"(?:[A-ZÀ-ÖØ-Þ][\w'’\-.]*|[a-z]{1,3}\.?|van|von|der|den|del|della|de|da|di|du|la|le|dos|bin)"
 _NAME = re.compile(rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,5}}\Z")
